@@ -1,0 +1,145 @@
+"""The orchestrator: from a request to a planned issue, to a built one, to files.
+
+`plan_issue` loads the content and picks the stories (what `digest list` and
+`digest check` need); `build_issue` runs the remaining stages in order and
+returns the rendered issue as values; `write_outputs` is the only step that
+writes, atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from digest.config import Config
+from digest.content import LoadResult, find_issue_file, issue_values, load_articles, load_issue_spec
+from digest.errors import ContentError, Problem, UsageError, display_path
+from digest.model import IssueSpec, Selection
+from digest.select import select_issue
+
+if TYPE_CHECKING:
+    from digest.render import RenderedIssue
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """What the user asked for: an issue definition (or none) plus overrides of its keys."""
+
+    issue: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    content: Path | None = None
+    strict: bool = False
+    today: date | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An issue before rendering: its spec, the content as loaded, the stories picked."""
+
+    config: Config
+    spec: IssueSpec
+    loaded: LoadResult
+    selection: Selection
+    today: date
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.loaded.problems
+
+
+def resolve_spec(config: Config, request: IssueRequest) -> IssueSpec:
+    """The issue definition named by the request (if any) with the request's overrides applied."""
+    spec = IssueSpec()
+    if request.issue:
+        spec = load_issue_spec(find_issue_file(request.issue, config.issues_dir), root=config.root)
+    errors: list[Problem] = []
+    given = {k: v for k, v in request.overrides.items() if v is not None and v != [] and v != ()}
+    values = issue_values(given, "command line", errors)
+    if errors:
+        raise UsageError("invalid option", [dataclasses.replace(p, field="--" + p.field.split("[")[0]) for p in errors])
+    if "week" in values:
+        values.update(since=None, until=None)
+    elif "since" in values or "until" in values:
+        values["week"] = None
+    return dataclasses.replace(spec, **values)
+
+
+def today_in(config: Config, spec: IssueSpec) -> date:
+    """Today's date in the issue's time zone (the clock is read here, not in `select`)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(spec.timezone or config.timezone)).date()
+
+
+def plan_issue(config: Config, request: IssueRequest) -> Plan:
+    """Load the content and pick the stories for one issue."""
+    from zoneinfo import ZoneInfo
+
+    # 1. The issue definition and command-line overrides.
+    spec = resolve_spec(config, request)
+    today = request.today or today_in(config, spec)
+    # 2. Every article of the content folder, with the problems met.
+    content = request.content or config.content_dir
+    loaded = load_articles(content, root=config.root)
+    if request.strict and loaded.problems:
+        raise ContentError(f"{len(loaded.problems)} problem(s) in {display_path(content, config.root)}", loaded.problems)
+    # 3. The selection: window, categories, leads, rail.
+    tz = ZoneInfo(spec.timezone or config.timezone)
+    selection = select_issue(loaded.articles, spec, today=today, tz=tz)
+    return Plan(config, spec, loaded, selection, today)
+
+
+def build_issue(config: Config, request: IssueRequest) -> RenderedIssue:
+    """Run every stage and return the rendered issue; nothing is written."""
+    from digest.render import render_issue
+
+    plan = plan_issue(config, request)
+    return render_issue(plan)
+
+
+def issue_slug(plan: Plan) -> str:
+    """The issue's name in paths and URLs: its definition's slug, else its window (`2026-w48`)."""
+    return plan.spec.slug or plan.selection.window.label().lower().replace("..", "_")
+
+
+def default_out_dir(plan: Plan) -> Path:
+    """Where a build goes unless told otherwise: `<output>/<slug>/` under the newsletter."""
+    return plan.config.output_dir / issue_slug(plan)
+
+
+def write_outputs(rendered: RenderedIssue, out_dir: Path) -> list[Path]:
+    """Write every output into `out_dir` atomically: all files are complete or none is replaced.
+
+    Each file is written to a temporary name in the same folder and flushed to
+    disk; only when all are written are they renamed into place.
+    """
+    import os
+    import tempfile
+
+    from digest.errors import ExportError
+
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create {display_path(out_dir)}: {exc.strerror}") from None
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, data in rendered.files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+            staged.append((tmp, out_dir / name))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for tmp, final in staged:
+            os.replace(tmp, final)
+    except OSError as exc:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise ExportError(f"cannot write the issue to {display_path(out_dir)}: {exc.strerror}; the previous build is untouched") from None
+    return [final for _, final in staged]

@@ -1,0 +1,388 @@
+"""The `digest` command line: parse options, make one library call, print.
+
+Heavy modules (the loaders, Jinja2, MJML, premailer) are imported inside the
+commands that need them, so `digest --help` stays fast. Errors become exit
+codes here and nowhere else.
+"""
+
+import functools
+import inspect
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from digest import __version__
+
+app = typer.Typer(
+    name="digest",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# --- the issue selectors, declared once and added to every issue command ------
+
+SELECTORS: list[tuple[str, Any, Any]] = [
+    ("issue", Optional[str], typer.Argument(None, help="Issue definition: a file, or a slug from issues/ (e.g. 2026-w48).", show_default=False)),
+    ("week", Optional[str], typer.Option(None, "--week", "-w", help="ISO week to cover, e.g. 2026-W48.", rich_help_panel="Selection")),
+    ("since", Optional[str], typer.Option(None, help="First day to cover (YYYY-MM-DD).", rich_help_panel="Selection")),
+    ("until", Optional[str], typer.Option(None, help="Last day to cover (YYYY-MM-DD).", rich_help_panel="Selection")),
+    ("category", Optional[list[str]], typer.Option(None, "--category", "-c", help="Only these categories (repeatable, any case).", rich_help_panel="Selection")),
+    ("exclude", Optional[list[str]], typer.Option(None, "--exclude", "-x", help="Leave out these categories (repeatable).", rich_help_panel="Selection")),
+    ("leads", Optional[str], typer.Option(None, help="Number of lead stories, or article ids separated by commas.", rich_help_panel="Selection")),
+    ("rail", Optional[int], typer.Option(None, help="Number of related-news items.", rich_help_panel="Selection")),
+    ("content", Optional[Path], typer.Option(None, help="Content folder [default: from digest.yaml, else seeds/].", rich_help_panel="Selection", show_default=False)),
+    ("title", Optional[str], typer.Option(None, help="Issue title.", rich_help_panel="Issue")),
+    ("number", Optional[int], typer.Option(None, help="Issue number.", rich_help_panel="Issue")),
+    ("date", Optional[str], typer.Option(None, "--date", help="Send date (YYYY-MM-DD).", rich_help_panel="Issue")),
+    ("subject", Optional[str], typer.Option(None, help="Email subject.", rich_help_panel="Issue")),
+    ("preheader", Optional[str], typer.Option(None, help="Preview text shown beside the subject.", rich_help_panel="Issue")),
+    ("intro", Optional[str], typer.Option(None, help="The editor's intro (Markdown).", rich_help_panel="Issue")),
+    ("timezone", Optional[str], typer.Option(None, help="Time zone of the issue (IANA name).", rich_help_panel="Issue")),
+    ("utm", Optional[bool], typer.Option(None, "--utm/--no-utm", help="Add UTM parameters to article links.", rich_help_panel="Issue", show_default=False)),
+    ("strict", bool, typer.Option(False, "--strict", help="Treat any content problem as fatal.", rich_help_panel="Selection")),
+    ("today", Optional[str], typer.Option(None, hidden=True, help="Pretend today is this date (for tests).")),
+]
+
+
+def issue_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the shared selectors to a command; it receives them as one `request`."""
+    own = [p for p in inspect.signature(func).parameters.values() if p.name != "request"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, annotation, default in SELECTORS
+    ]
+    params = [extra[0]] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra[1:]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        picked = {name: kwargs.pop(name) for name, _, _ in SELECTORS}
+        with reporting():
+            kwargs["request"] = make_request(picked)
+            return func(**kwargs)
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def make_request(picked: dict[str, Any]) -> Any:
+    """The selectors as an `IssueRequest`; validation of their values happens in the library."""
+    from digest.build import IssueRequest
+
+    leads: Any = picked["leads"]
+    if leads is not None:
+        leads = int(leads) if leads.strip().isdigit() else [s.strip() for s in leads.split(",") if s.strip()]
+    overrides = {
+        "week": picked["week"],
+        "since": picked["since"],
+        "until": picked["until"],
+        "categories": picked["category"],
+        "exclude": picked["exclude"],
+        "leads": leads,
+        "rail": picked["rail"],
+        "title": picked["title"],
+        "number": picked["number"],
+        "date": picked["date"],
+        "subject": picked["subject"],
+        "preheader": picked["preheader"],
+        "intro": picked["intro"],
+        "timezone": picked["timezone"],
+        "utm": picked["utm"],
+    }
+    today = None
+    if picked["today"]:
+        try:
+            today = date.fromisoformat(picked["today"])
+        except ValueError:
+            raise typer.BadParameter("--today must be YYYY-MM-DD") from None
+    return IssueRequest(picked["issue"], overrides, picked["content"], picked["strict"], today)
+
+
+class reporting:
+    """Turn a `DigestError` into a readable report on stderr and its exit code."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        from digest.errors import DigestError
+
+        if isinstance(exc, DigestError):
+            print_problems(exc.problems, heading=exc.message)
+            raise typer.Exit(exc.exit_code)
+        return None
+
+
+def print_problems(problems: list[Any], heading: str | None = None) -> None:
+    """Every problem on stderr: file, field, what is wrong, how to fix it."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if heading:
+        console.print(f"[bold red]error:[/] {escape(heading)}")
+    for p in problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        where = escape(p.path) + (f" [bold]{escape(p.field)}[/]" if p.field else "")
+        fix = f"\n    [dim]fix: {escape(p.fix)}[/]" if p.fix else ""
+        console.print(f"  [{colour}]{p.severity}[/] {where}: {escape(p.message)}{fix}")
+
+
+def config_here() -> Any:
+    from digest.config import load_config
+
+    with reporting():
+        config = load_config()
+    if config.warnings:
+        print_problems(list(config.warnings))
+    return config
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"digest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit.")] = None,
+) -> None:
+    """Turn a folder of news articles into a weekly newsletter.
+
+    Example: [bold]digest build 2026-w48[/] builds the issue defined in issues/2026-w48.yaml.
+    """
+
+
+# --- commands ---------------------------------------------------------------
+
+
+def article_json(article: Any, role: str, tz: Any) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "role": role,
+        "title": article.title,
+        "url": article.url,
+        "date": article.published.isoformat(),
+        "day": article.local_date(tz).isoformat(),
+        "source": article.source,
+        "categories": list(article.categories),
+        "pinned": article.pinned,
+        "priority": article.priority,
+        "path": article.path,
+    }
+
+
+@app.command("list")
+@issue_command
+def list_command(
+    request: Any,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show what would go into an issue: the lead stories and the related rail.
+
+    Example: [bold]digest list --week 2026-W48 --category "artificial intelligence" --json[/]
+    """
+    from digest.build import plan_issue
+
+    config = config_here()
+    plan = plan_issue(config, request)
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(plan.spec.timezone or config.timezone)
+    sel = plan.selection
+    if as_json:
+        data = {
+            "window": {"since": sel.window.since.isoformat(), "until": sel.window.until.isoformat()},
+            "leads": [article_json(a, "lead", tz) for a in sel.leads],
+            "rail": [article_json(a, "rail", tz) for a in sel.rail],
+            "duplicates": [{"id": dropped.id, "same_as": kept.id} for dropped, kept in sel.duplicates],
+            "problems": [p.to_dict() for p in plan.problems],
+            "warnings": list(sel.warnings),
+        }
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{plan.spec.title or 'Issue'} · {sel.window.label()} ({sel.window.since} to {sel.window.until})")
+    for column in ("role", "date", "category", "title", "id"):
+        table.add_column(column, overflow="fold")
+    for role, articles in (("lead", sel.leads), ("rail", sel.rail)):
+        for a in articles:
+            table.add_row(role, a.local_date(tz).isoformat(), a.primary_category, a.title, a.id)
+    Console(highlight=False).print(table)
+    for dropped, kept in sel.duplicates:
+        typer.echo(f"duplicate: {dropped.id} is the same story as {kept.id}; left out", err=True)
+    for warning in sel.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if plan.problems:
+        print_problems(plan.problems, heading=f"{len(plan.problems)} problem(s) in the content; those files were skipped")
+
+
+@app.command("check")
+@issue_command
+def check_command(
+    request: Any,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a report.")] = False,
+) -> None:
+    """Validate the content and the issue definition; exit 1 when anything is wrong.
+
+    Example: [bold]digest check --content seeds[/]
+    """
+    from digest.build import plan_issue
+
+    config = config_here()
+    plan = plan_issue(config, request)
+    problems = list(config.warnings) + plan.problems
+    if as_json:
+        typer.echo(json.dumps({"problems": [p.to_dict() for p in problems]}, ensure_ascii=False, indent=2))
+    elif problems:
+        print_problems(problems, heading=f"{len(problems)} problem(s)")
+    else:
+        typer.echo(f"ok: {len(plan.loaded.articles)} articles, no problems")
+    if any(p.severity == "error" for p in problems) or (request.strict and problems):
+        raise typer.Exit(1)
+
+
+@app.command("build")
+@issue_command
+def build_command(
+    request: Any,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the outputs to [default: build/<issue>/].", show_default=False)] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Rebuild whenever an article, issue, template or the config changes.")] = False,
+) -> None:
+    """Build an issue: email.html, email.txt, email.mjml, web.html, email.eml and manifest.json.
+
+    Example: [bold]digest build 2026-w48[/] or [bold]digest build --week 2026-W47 --out /tmp/w47[/]
+    """
+    from digest.build import default_out_dir, plan_issue, write_outputs
+    from digest.render import render_issue
+
+    config = config_here()
+    if watch:
+        watch_build(config, request, out)
+        return
+    plan = plan_issue(config, request)
+    rendered = render_issue(plan)
+    folder = out or default_out_dir(plan)
+    write_outputs(rendered, folder)
+    if plan.problems:
+        print_problems(plan.problems, heading=f"{len(plan.problems)} problem(s) in the content; those files were skipped")
+    for warning in rendered.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    sizes = rendered.manifest["sizes"]
+    typer.echo(
+        f"built {rendered.slug}: {len(plan.selection.leads)} leads, {len(plan.selection.rail)} related → {folder}/ "
+        f"(email.html {sizes['email.html']:,} bytes, {rendered.manifest['gmail_clip_share']:.0%} of Gmail's clip size)"
+    )
+
+
+def watch_build(config: Any, request: Any, out: Optional[Path]) -> None:
+    """The preview loop without a server: rebuild on every save, print the result."""
+    import threading
+
+    from digest.build import write_outputs
+    from digest.errors import Problem
+    from digest.preview import DEFAULT_SLUG, Previewer, watch_and_build
+
+    def write(rendered: Any) -> None:
+        write_outputs(rendered, out or config.output_dir / rendered.slug)
+
+    def report(state: Any) -> None:
+        if state.error:
+            print_problems([Problem(**p) for p in state.error["problems"]], heading=state.error["message"])
+            typer.echo("build failed; the last good build is kept. Watching for changes…", err=True)
+        else:
+            size = state.rendered.manifest["sizes"]["email.html"]
+            typer.echo(f"built {state.rendered.slug} (email.html {size:,} bytes). Watching for changes… (Ctrl-C to stop)")
+
+    previewer = Previewer(config.root, request)
+    stop = threading.Event()
+    try:
+        watch_and_build(previewer, request.issue or DEFAULT_SLUG, write, report, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.command("preview")
+@issue_command
+def preview_command(
+    request: Any,
+    host: Annotated[str, typer.Option(help="Address to listen on. Anything but loopback exposes your drafts.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the preview in a browser.")] = True,
+) -> None:
+    """Preview issues in a browser, at phone and desktop widths, light and dark, rebuilt on every save.
+
+    Example: [bold]digest preview 2026-w48[/] then open http://127.0.0.1:8000/
+    """
+    from digest.preview import DEFAULT_SLUG, Previewer, is_loopback, serve
+
+    config = config_here()
+    if not is_loopback(host):
+        from rich.console import Console
+
+        Console(stderr=True).print(
+            f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this address can read your drafts"
+        )
+    previewer = Previewer(config.root, request)
+    slug = DEFAULT_SLUG
+    if request.issue:
+        from digest.content import find_issue_file
+
+        with reporting():
+            slug = find_issue_file(request.issue, config.issues_dir).stem
+
+    def ready(server: Any) -> None:
+        url = f"http://{host if ':' not in host else f'[{host}]'}:{server.server_address[1]}/issue/{slug}/"
+        typer.echo(f"previewing at {url} (Ctrl-C to stop)")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        serve(previewer, host, port, ready=ready)
+    except OSError as exc:
+        from digest.errors import UsageError
+
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    typer.echo("preview stopped")
+
+
+@app.command("init")
+def init_command(
+    folder: Annotated[Path, typer.Argument(help="The new newsletter folder (must not exist or be empty).")],
+    name: Annotated[str, typer.Option(help="The newsletter's name.")] = "My Newsletter",
+) -> None:
+    """Create a new newsletter folder: config, one example article, one issue definition.
+
+    Example: [bold]digest init mynews && cd mynews && digest build[/]
+    """
+    from datetime import date as date_type
+
+    from digest.scaffold import init_newsletter
+
+    with reporting():
+        written = init_newsletter(folder, name, date_type.today())
+    for path in written:
+        typer.echo(f"created {path}")
+    typer.echo(f"next: cd {folder} && digest build")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

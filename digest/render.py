@@ -1,0 +1,332 @@
+"""Render a planned issue: view model → Jinja2 → MJML → HTML, plus text and web versions.
+
+The view model is built once and handed to every template already selected,
+ordered and formatted; templates hold layout only. Every template that
+produces HTML or MJML autoescapes, so article text arrives as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import textwrap
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from digest.errors import RenderError
+from digest.model import Article, RichText
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from digest.build import Plan
+
+BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
+TEXT_WIDTH = 76
+GMAIL_CLIP_BYTES = 102 * 1024
+RAIL_LINE_CHARS = 160
+
+
+@dataclass
+class RenderedIssue:
+    """One built issue, as values: every output's text plus the manifest."""
+
+    slug: str
+    files: dict[str, bytes]
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- view model -------------------------------------------------------------
+
+
+def date_label(day: date) -> str:
+    """`28 November 2026`: readable, and the same on every machine (no locale)."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def one_line(text: str, limit: int = RAIL_LINE_CHARS) -> str:
+    """The first sentence of `text`, cut at a word boundary to at most `limit` characters."""
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    sentence = flat[: end + 1] if 0 < end < limit else flat
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+def lead_view(article: Article, tz: Any) -> dict[str, Any]:
+    # Markup() marks HTML that `markup` already sanitised; everything else is escaped by Jinja2.
+    day = article.local_date(tz)
+    return {
+        "id": article.id,
+        "category": article.primary_category,
+        "categories": list(article.categories),
+        "title": article.title,
+        "url": article.url,
+        "source": article.source,
+        "author": article.author,
+        "date_label": date_label(day),
+        "date_iso": day.isoformat(),
+        "summary_html": Markup(article.summary.html),
+        "summary_source": article.summary.source,
+        "takeaways": [{"label": t.label, "html": Markup(t.text.inline_html), "source": t.text.source} for t in article.key_takeaways],
+        "impact_html": Markup(article.impact.html) if article.impact else "",
+        "impact_source": article.impact.source if article.impact else "",
+        "analysis": [{"heading": s.heading, "html": Markup(s.body.html)} for s in article.analysis],
+        "faq": [{"question": f.question, "html": Markup(f.answer.html)} for f in article.faq],
+        "image": {"src": article.image.src, "alt": article.image.alt} if article.image else None,
+    }
+
+
+def rail_view(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "category": article.primary_category,
+        "title": article.title,
+        "url": article.url,
+        "line": one_line(article.summary.plain),
+    }
+
+
+def default_preheader(leads: list[dict[str, Any]], limit: int = 110) -> str:
+    """The leads' titles joined, cut to what inboxes show beside the subject."""
+    text = " · ".join(lead["title"] for lead in leads)
+    return one_line(text, limit) if len(text) > limit else text
+
+
+def view_model(plan: Plan, slug: str) -> dict[str, Any]:
+    """Everything the templates need, already selected, ordered and formatted."""
+    from zoneinfo import ZoneInfo
+
+    config, spec, selection = plan.config, plan.spec, plan.selection
+    tz = ZoneInfo(spec.timezone or config.timezone)
+    leads = [lead_view(a, tz) for a in selection.leads]
+    issue_date = spec.date or min(selection.window.until, max(plan.today, selection.window.since))
+    title = spec.title or f"{config.name}: {selection.window.label()}"
+    intro: RichText | None = spec.intro
+    return {
+        "slug": slug,
+        "lang": config.lang,
+        "timezone": spec.timezone or config.timezone,
+        "name": config.name,
+        "title": title,
+        "subject": spec.subject or title,
+        "preheader": spec.preheader or default_preheader(leads),
+        "number": spec.number,
+        "date": issue_date,
+        "date_label": date_label(issue_date),
+        "date_iso": issue_date.isoformat(),
+        "window": {"since": selection.window.since.isoformat(), "until": selection.window.until.isoformat()},
+        "intro_html": Markup(intro.html) if intro else "",
+        "intro_source": intro.source if intro else "",
+        "leads": leads,
+        "rail": [rail_view(a) for a in selection.rail],
+        "view_online": config.view_online.replace("{slug}", slug),
+        "unsubscribe": config.unsubscribe,
+        "preferences": config.preferences,
+        "why": config.why,
+        "postal_address": config.postal_address,
+        "light": config.light,
+        "dark": config.dark,
+        "sender_name": config.sender_name,
+        "sender_email": config.sender_email,
+        "reply_to": config.reply_to,
+    }
+
+
+# --- templates --------------------------------------------------------------
+
+
+class References:
+    """Numbered link references for the text email, in order of first use."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+
+    def ref(self, url: str) -> str:
+        number = self.numbers.setdefault(url, len(self.numbers) + 1)
+        return f"[{number}]"
+
+    def items(self) -> list[tuple[int, str]]:
+        return [(n, url) for url, n in self.numbers.items()]
+
+
+def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", subsequent: str = "") -> str:
+    """Wrap each paragraph of `text` to `width` columns; words are never split."""
+    out = []
+    for paragraph in str(text).split("\n"):
+        if not paragraph.strip():
+            out.append("")
+            continue
+        lead = indent
+        follow = subsequent
+        if paragraph.startswith("- ") and not indent:
+            lead, follow, paragraph = "- ", "  ", paragraph[2:]
+        out.append(
+            textwrap.fill(
+                paragraph,
+                width=width,
+                initial_indent=lead,
+                subsequent_indent=follow,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(out)
+
+
+def _autoescape(name: str | None) -> bool:
+    return bool(name) and not str(name).endswith(".txt.j2")
+
+
+@lru_cache(maxsize=8)
+def environment(override_dir: str | None) -> jinja2.Environment:
+    """The Jinja2 environment: the newsletter's templates first, then the bundled ones."""
+    import jinja2
+
+    loaders: list[jinja2.BaseLoader] = []
+    if override_dir and Path(override_dir).is_dir():
+        loaders.append(jinja2.FileSystemLoader(override_dir))
+    loaders.append(jinja2.FileSystemLoader(str(BUNDLED_TEMPLATES)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=_autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,
+    )
+    env.filters["wrap"] = wrap
+
+    @jinja2.pass_context
+    def md_text(context: jinja2.runtime.Context, source: str) -> str:
+        from digest.markup import to_text
+
+        refs: References = context["_refs"]
+        return to_text(source, lambda url: " " + refs.ref(url))
+
+    env.filters["md_text"] = md_text
+    return env
+
+
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """Render one template; template mistakes become a RenderError naming the template and line."""
+    import jinja2
+
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"template {exc.filename or exc.name or name}, line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        line = _template_line(exc)
+        raise RenderError(f"template {line or name}: {exc}") from None
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """`file.j2, line N` of the innermost template frame in a traceback, if any."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{Path(filename).name}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def render_text(env: jinja2.Environment, model: dict[str, Any]) -> str:
+    refs = References()
+    context = dict(model, ref=refs.ref, references=refs.items, _refs=refs)
+    text = render_template(env, "email.txt.j2", context)
+    lines = [line.rstrip() for line in text.splitlines()]
+    # Collapse runs of blank lines left by optional blocks to at most two.
+    out: list[str] = []
+    for line in lines:
+        if not line and len(out) >= 2 and not out[-1] and not out[-2]:
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
+
+
+def compile_mjml(mjml_source: str) -> str:
+    """MJML to HTML with mjml-python."""
+    from mjml import mjml2html
+
+    try:
+        return str(mjml2html(mjml_source))
+    except Exception as exc:  # mjml-python raises plain exceptions on bad MJML
+        raise RenderError(f"MJML could not be compiled: {exc}") from None
+
+
+# --- the stage --------------------------------------------------------------
+
+
+def render_issue(plan: Plan) -> RenderedIssue:
+    """Render every output of one issue in memory."""
+    from digest.build import issue_slug
+    from digest.inline import inline_css
+    from digest.message import build_message
+
+    slug = issue_slug(plan)
+    model = view_model(plan, slug)
+    env = environment(str(plan.config.templates_dir))
+    # 1. Jinja2 → MJML → HTML → inlined CSS.
+    mjml_source = render_template(env, "email.mjml.j2", model)
+    html = inline_css(compile_mjml(mjml_source))
+    # 2. The text version, from the same view model.
+    text = render_text(env, model)
+    # 3. The browser version.
+    web = render_template(env, "web.html.j2", model)
+    # 4. The RFC 5322 message.
+    eml = build_message(model, html=html, text=text)
+    files = {
+        "email.html": html.encode("utf-8"),
+        "email.txt": text.encode("utf-8"),
+        "email.mjml": mjml_source.encode("utf-8"),
+        "web.html": web.encode("utf-8"),
+        "email.eml": eml,
+    }
+    warnings = list(plan.selection.warnings) + size_warnings(files["email.html"])
+    manifest = build_manifest(plan, model, files, warnings)
+    files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return RenderedIssue(slug, files, manifest, warnings)
+
+
+def size_warnings(html: bytes) -> list[str]:
+    share = len(html) / GMAIL_CLIP_BYTES
+    if share >= 1:
+        return [f"email.html is {len(html):,} bytes: Gmail clips messages over {GMAIL_CLIP_BYTES:,} bytes"]
+    if share >= 0.75:
+        return [f"email.html is {share:.0%} of Gmail's clipping size ({len(html):,} of {GMAIL_CLIP_BYTES:,} bytes)"]
+    return []
+
+
+def build_manifest(plan: Plan, model: dict[str, Any], files: dict[str, bytes], warnings: list[str]) -> dict[str, Any]:
+    selection = plan.selection
+    return {
+        "slug": model["slug"],
+        "title": model["title"],
+        "subject": model["subject"],
+        "preheader": model["preheader"],
+        "number": model["number"],
+        "date": model["date_iso"],
+        "window": model["window"],
+        "view_online": model["view_online"],
+        "articles": [{"id": a.id, "role": "lead", "title": a.title, "url": a.url} for a in selection.leads]
+        + [{"id": a.id, "role": "rail", "title": a.title, "url": a.url} for a in selection.rail],
+        "duplicates": [{"id": dropped.id, "same_as": kept.id} for dropped, kept in selection.duplicates],
+        "sizes": {name: len(data) for name, data in files.items()},
+        "gmail_clip_bytes": GMAIL_CLIP_BYTES,
+        "gmail_clip_share": round(len(files["email.html"]) / GMAIL_CLIP_BYTES, 3),
+        "content_hash": hashlib.sha256(files["email.mjml"]).hexdigest()[:16],
+        "warnings": warnings,
+        "problems": [p.to_dict() for p in plan.problems],
+    }
