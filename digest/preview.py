@@ -406,6 +406,8 @@ def serve(
     stop: threading.Event | None = None,
 ) -> None:
     """Run the preview server and the file watcher until `stop` is set or Ctrl-C."""
+    import watchfiles  # noqa: F401 - fail here, loudly, rather than in the watcher thread
+
     stop = stop or threading.Event()
     server = PreviewServer((host, port), previewer)
     watcher = threading.Thread(target=watch, args=(previewer, stop), name="digest-watch", daemon=True)
