@@ -143,3 +143,21 @@ def write_outputs(rendered: RenderedIssue, out_dir: Path) -> list[Path]:
             Path(tmp).unlink(missing_ok=True)
         raise ExportError(f"cannot write the issue to {display_path(out_dir)}: {exc.strerror}; the previous build is untouched") from None
     return [final for _, final in staged]
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write one file so that readers see the old bytes or the new ones, never a part."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -379,6 +379,91 @@ def init_command(
     typer.echo(f"next: cd {folder} && digest build")
 
 
+@app.command("export")
+@issue_command
+def export_command(
+    request: Any,
+    esp: Annotated[str, typer.Option(help="ESP profile: generic, mailchimp, listmonk, buttondown, sendgrid, or one from digest.yaml.")] = "generic",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="html (a folder of files), eml, or zip (html, txt, eml, manifest).")] = "zip",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write [default: build/<issue>/export-<esp>/ or build/<issue>/<issue>-<esp>.<format>].", show_default=False)] = None,
+) -> None:
+    """Export an issue for an email service provider, with its merge tags and UTM links.
+
+    Example: [bold]digest export 2026-w48 --esp mailchimp --format zip[/]
+    """
+    from digest.build import default_out_dir, plan_issue
+    from digest.export import FORMATS, export_issue, write_export
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    config = config_here()
+    plan = plan_issue(config, request)
+    rendered = export_issue(plan, esp)
+    folder = default_out_dir(plan)
+    target = out or (folder / f"export-{esp}" if fmt == "html" else folder / f"{rendered.slug}-{esp}.{fmt}")
+    written = write_export(rendered, fmt, target)
+    for warning in rendered.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"exported {rendered.slug} for {esp} ({fmt}) → {written[0] if fmt != 'html' else target}")
+
+
+@app.command("send")
+@issue_command
+def send_command(
+    request: Any,
+    to: Annotated[Optional[list[str]], typer.Option("--to", help="Send a test to these addresses (repeatable).")] = None,
+    recipients_file: Annotated[Optional[Path], typer.Option("--list", help="CSV with an email column and merge fields (first_name, name).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get the issue; send nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Send again to recipients the ledger says already got it.")] = False,
+    rate: Annotated[Optional[float], typer.Option(help="At most this many messages per second [default: smtp.rate, else 5].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Send an issue over SMTP: a test to --to, or one message per subscriber in --list.
+
+    The server comes from `smtp:` in digest.yaml and DIGEST_SMTP_HOST/PORT/SECURITY/USERNAME/PASSWORD/CAFILE;
+    a ledger beside the issue makes sure nobody gets it twice.
+
+    Example: [bold]DIGEST_SMTP_PASSWORD=... digest send 2026-w48 --list subscribers.csv[/]
+    """
+    import dataclasses
+
+    from digest.build import plan_issue
+    from digest.send import recipients_from_addresses, recipients_from_csv, send_issue, smtp_settings
+
+    if bool(to) == bool(recipients_file):
+        raise typer.BadParameter("give either --to ADDRESS... or --list FILE.csv", param_hint="--to/--list")
+    config = config_here()
+    with reporting():
+        recipients, invalid = recipients_from_csv(recipients_file) if recipients_file else recipients_from_addresses(to or [])
+        settings = smtp_settings(config.smtp)
+        if rate is not None and rate > 0:
+            settings = dataclasses.replace(settings, rate=rate)
+        plan = plan_issue(config, request)
+
+        def progress(email: str, status: str) -> None:
+            if not as_json:
+                typer.echo(f"{status}: {email}")
+
+        report = send_issue(plan, recipients, settings, kind="list" if recipients_file else "test", dry_run=dry_run, force=force, progress=progress)
+    report.invalid = invalid
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        if invalid:
+            print_problems(invalid, heading=f"{len(invalid)} address(es) skipped")
+        if report.dry_run:
+            typer.echo(f"dry run: would send to {len(report.would_send)}: {', '.join(report.would_send) or 'nobody'}")
+        if report.already:
+            typer.echo(f"already sent (ledger), skipped: {len(report.already)} (--force to send again)")
+        for email, reason in report.failed:
+            typer.echo(f"failed: {email}: {reason}", err=True)
+        if report.not_attempted:
+            typer.echo(f"not attempted: {', '.join(report.not_attempted)}; run the same command again to send to them", err=True)
+        typer.echo(f"sent: {len(report.sent)}; failed: {len(report.failed)}; ledger: {report.ledger}")
+    if report.failed or report.not_attempted:
+        raise typer.Exit(1)
+
+
 def run() -> None:
     """Console-script entry point."""
     try:

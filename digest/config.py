@@ -79,7 +79,22 @@ class Config:
     logo: Logo | None = None
     light: Palette = LIGHT
     dark: Palette = DARK
+    greeting: str = "Hi {first_name},"
+    first_name_fallback: str = "there"
+    list_unsubscribe_mailto: str | None = None
+    utm: dict[str, str] = field(default_factory=dict)
+    esp_profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    smtp: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_email.rpartition("@")[2]
+
+    @property
+    def unsubscribe_mailto(self) -> str:
+        """The mailto: address of the List-Unsubscribe header."""
+        return self.list_unsubscribe_mailto or f"mailto:unsubscribe@{self.sender_domain}?subject=unsubscribe"
 
     @property
     def content_dir(self) -> Path:
@@ -160,8 +175,11 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
     """Validate a configuration mapping; raises ConfigError listing every problem."""
     problems: list[Problem] = []
     values: dict[str, Any] = {"root": root, "path": shown}
-    simple = {"name", "tagline", "lang", "timezone", "content", "issues", "output", "templates", "reply_to", "postal_address", "why"}
-    nested = {"sender", "links", "logo", "colors"}
+    simple = {
+        "name", "tagline", "lang", "timezone", "content", "issues", "output", "templates", "reply_to",
+        "postal_address", "why", "greeting", "first_name_fallback", "list_unsubscribe_mailto",
+    }  # fmt: skip
+    nested = {"sender", "links", "logo", "colors", "utm", "esp_profiles", "smtp"}
     for key, value in data.items():
         key = str(key)
         if key in simple:
@@ -198,6 +216,46 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
         if key in values and any(ch in values[key] for ch in "\r\n"):
             field_name = "sender.name" if key == "sender_name" else key
             problems.append(Problem(shown, field_name, "contains a line break", "write it on one line"))
+    utm = data.get("utm")
+    if utm is not None:
+        known_utm = {"source", "medium", "campaign", "content", "term"}
+        if not isinstance(utm, dict) or not all(isinstance(v, str) and v.strip() for v in utm.values()):
+            problems.append(Problem(shown, "utm", "must map source/medium/campaign to text", "write `utm: {source: newsletter, medium: email}`"))
+        else:
+            for key in utm:
+                if key not in known_utm:
+                    problems.append(Problem(shown, f"utm.{key}", "is not a UTM parameter", "use source, medium, campaign, content or term"))
+            values["utm"] = {str(k): str(v).strip() for k, v in utm.items() if k in known_utm}
+    profiles = data.get("esp_profiles")
+    if profiles is not None:
+        tag_keys = {"unsubscribe", "preferences", "view_online", "first_name"}
+        if not isinstance(profiles, dict):
+            problems.append(Problem(shown, "esp_profiles", "must map profile names to their merge tags", "see README: Export"))
+        else:
+            values["esp_profiles"] = {}
+            for profile_name, tags in profiles.items():
+                where = f"esp_profiles.{profile_name}"
+                if not isinstance(tags, dict) or not tags.get("unsubscribe"):
+                    problems.append(Problem(shown, where, "needs at least an `unsubscribe` merge tag", "write `unsubscribe: '*|UNSUB|*'`"))
+                    continue
+                unknown = set(map(str, tags)) - tag_keys
+                if unknown:
+                    problems.append(Problem(shown, f"{where}.{sorted(unknown)[0]}", "is not a merge tag name", "use " + ", ".join(sorted(tag_keys))))
+                values["esp_profiles"][str(profile_name)] = {str(k): str(v) for k, v in tags.items() if k in tag_keys}
+    smtp = data.get("smtp")
+    if smtp is not None:
+        if not isinstance(smtp, dict):
+            problems.append(Problem(shown, "smtp", "must be a mapping", "write `smtp: {host: ..., port: 587}`"))
+        else:
+            if "password" in smtp:
+                problems.append(
+                    Problem(shown, "smtp.password", "keeps a secret in a file that is likely committed", "set DIGEST_SMTP_PASSWORD instead", severity="warning")
+                )
+            if smtp.get("security", "starttls") not in ("starttls", "tls", "none"):
+                problems.append(Problem(shown, "smtp.security", f"{smtp.get('security')!r} is not starttls, tls or none", "write `security: starttls`"))
+            if "port" in smtp and not isinstance(smtp["port"], int):
+                problems.append(Problem(shown, "smtp.port", "must be a number", "write e.g. `port: 587`"))
+            values["smtp"] = dict(smtp)
     logo = data.get("logo")
     if logo is not None:
         if isinstance(logo, dict) and str(logo.get("src", "")).startswith("https://") and logo.get("alt"):

@@ -39,6 +39,12 @@ def build_message(model: dict[str, Any], *, html: str, text: str, extra_headers:
     fingerprint = hashlib.sha256((model["slug"] + html).encode("utf-8")).hexdigest()[:20]
     msg["Message-ID"] = f"<{model['slug']}.{fingerprint}@{domain}>"
     msg["MIME-Version"] = "1.0"
+    unsubscribe = [u for u in model.get("list_unsubscribe", []) if u and u.startswith(("mailto:", "https:"))]
+    if unsubscribe:
+        # RFC 2369 and RFC 8058: Gmail and Yahoo ask bulk senders for one-click unsubscribe.
+        msg["List-Unsubscribe"] = ", ".join(f"<{header_text(u)}>" for u in unsubscribe)
+        if any(u.startswith("https:") for u in unsubscribe):
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     for key, value in (extra_headers or {}).items():
         msg[header_text(key)] = header_text(value)
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")

@@ -101,13 +101,56 @@ def default_preheader(leads: list[dict[str, Any]], limit: int = 110) -> str:
     return one_line(text, limit) if len(text) > limit else text
 
 
-def view_model(plan: Plan, slug: str) -> dict[str, Any]:
-    """Everything the templates need, already selected, ordered and formatted."""
+# Stand-ins for merge tags while the email goes through MJML and premailer, which
+# would escape or URL-encode the tags themselves. `export` swaps them for the
+# ESP's tags afterwards, byte for byte. They are plain URLs and words on purpose.
+MERGE_TOKENS = {
+    "unsubscribe": "https://merge.digest.invalid/unsubscribe",
+    "preferences": "https://merge.digest.invalid/preferences",
+    "view_online": "https://merge.digest.invalid/view-online",
+    "first_name": "DIGESTMERGEFIRSTNAME",
+}
+
+
+def add_utm(url: str, params: dict[str, str]) -> str:
+    """`url` with UTM parameters added; its own query (UTM included) and fragment are kept."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not params or parts.scheme not in ("http", "https") or parts.hostname == "merge.digest.invalid":
+        return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {k for k, _ in query}
+    extra = [(f"utm_{k}", v) for k, v in params.items() if f"utm_{k}" not in present]
+    if not extra:
+        return url
+    joined = parts.query + ("&" if parts.query else "") + urlencode(extra)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, joined, parts.fragment))
+
+
+def utm_params(plan: Plan, slug: str) -> dict[str, str]:
+    """The UTM parameters of this issue: from the config, `{slug}` filled in; none when switched off."""
+    if not plan.config.utm or not plan.spec.utm:
+        return {}
+    return {k: v.replace("{slug}", slug) for k, v in plan.config.utm.items()}
+
+
+def view_model(plan: Plan, slug: str, *, merge_tags: bool = False) -> dict[str, Any]:
+    """Everything the templates need, already selected, ordered and formatted.
+
+    With `merge_tags`, the unsubscribe, preferences and view-online links and a
+    greeting hold `MERGE_TOKENS`, for `export` to replace with an ESP's tags.
+    """
     from zoneinfo import ZoneInfo
 
     config, spec, selection = plan.config, plan.spec, plan.selection
     tz = ZoneInfo(spec.timezone or config.timezone)
+    utm = utm_params(plan, slug)
     leads = [lead_view(a, tz) for a in selection.leads]
+    rail = [rail_view(a) for a in selection.rail]
+    for item in leads + rail:
+        item["url"] = add_utm(item["url"], utm)
+    view_online = config.view_online.replace("{slug}", slug)
     issue_date = spec.date or min(selection.window.until, max(plan.today, selection.window.since))
     title = spec.title or f"{config.name}: {selection.window.label()}"
     intro: RichText | None = spec.intro
@@ -127,10 +170,13 @@ def view_model(plan: Plan, slug: str) -> dict[str, Any]:
         "intro_html": Markup(intro.html) if intro else "",
         "intro_source": intro.source if intro else "",
         "leads": leads,
-        "rail": [rail_view(a) for a in selection.rail],
-        "view_online": config.view_online.replace("{slug}", slug),
-        "unsubscribe": config.unsubscribe,
-        "preferences": config.preferences,
+        "rail": rail,
+        "view_online": MERGE_TOKENS["view_online"] if merge_tags else view_online,
+        "view_online_url": view_online,
+        "unsubscribe": MERGE_TOKENS["unsubscribe"] if merge_tags else config.unsubscribe,
+        "preferences": MERGE_TOKENS["preferences"] if merge_tags else config.preferences,
+        "greeting": config.greeting.replace("{first_name}", MERGE_TOKENS["first_name"]) if merge_tags and config.greeting else "",
+        "list_unsubscribe": [config.unsubscribe_mailto, config.unsubscribe],
         "why": config.why,
         "postal_address": config.postal_address,
         "light": config.light,
@@ -269,14 +315,14 @@ def compile_mjml(mjml_source: str) -> str:
 # --- the stage --------------------------------------------------------------
 
 
-def render_issue(plan: Plan) -> RenderedIssue:
-    """Render every output of one issue in memory."""
+def render_issue(plan: Plan, *, merge_tags: bool = False) -> RenderedIssue:
+    """Render every output of one issue in memory (with merge-tag stand-ins when `merge_tags`)."""
     from digest.build import issue_slug
     from digest.inline import inline_css
     from digest.message import build_message
 
     slug = issue_slug(plan)
-    model = view_model(plan, slug)
+    model = view_model(plan, slug, merge_tags=merge_tags)
     env = environment(str(plan.config.templates_dir))
     # 1. Jinja2 → MJML → HTML → inlined CSS.
     mjml_source = render_template(env, "email.mjml.j2", model)
@@ -319,7 +365,8 @@ def build_manifest(plan: Plan, model: dict[str, Any], files: dict[str, bytes], w
         "number": model["number"],
         "date": model["date_iso"],
         "window": model["window"],
-        "view_online": model["view_online"],
+        "view_online": model["view_online_url"],
+        "utm": utm_params(plan, model["slug"]),
         "articles": [{"id": a.id, "role": "lead", "title": a.title, "url": a.url} for a in selection.leads]
         + [{"id": a.id, "role": "rail", "title": a.title, "url": a.url} for a in selection.rail],
         "duplicates": [{"id": dropped.id, "same_as": kept.id} for dropped, kept in selection.duplicates],
