@@ -67,6 +67,7 @@ class Config:
     issues: str = "issues"
     output: str = "build"
     templates: str = "templates"
+    cache: str = ".cache/digest"
     sender_name: str = "Weekly Digest"
     sender_email: str = "newsletter@example.com"
     reply_to: str | None = None
@@ -107,6 +108,15 @@ class Config:
     @property
     def output_dir(self) -> Path:
         return self.root / self.output
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """Where parsed articles are kept between runs; None when switched off (`cache: off` or DIGEST_NO_CACHE=1)."""
+        import os
+
+        if self.cache.lower() in ("", "off", "none", "false") or os.environ.get("DIGEST_NO_CACHE"):
+            return None
+        return self.root / self.cache
 
     @property
     def templates_dir(self) -> Path:
@@ -177,7 +187,7 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
     values: dict[str, Any] = {"root": root, "path": shown}
     simple = {
         "name", "tagline", "lang", "timezone", "content", "issues", "output", "templates", "reply_to",
-        "postal_address", "why", "greeting", "first_name_fallback", "list_unsubscribe_mailto",
+        "postal_address", "why", "greeting", "first_name_fallback", "list_unsubscribe_mailto", "cache",
     }  # fmt: skip
     nested = {"sender", "links", "logo", "colors", "utm", "esp_profiles", "smtp"}
     for key, value in data.items():

@@ -233,8 +233,11 @@ def _autoescape(name: str | None) -> bool:
 
 
 @lru_cache(maxsize=8)
-def environment(override_dir: str | None) -> jinja2.Environment:
-    """The Jinja2 environment: the newsletter's templates first, then the bundled ones."""
+def environment(override_dir: str | None, cache_dir: str | None = None) -> jinja2.Environment:
+    """The Jinja2 environment: the newsletter's templates first, then the bundled ones.
+
+    With `cache_dir`, compiled templates are kept there between runs.
+    """
     import jinja2
 
     loaders: list[jinja2.BaseLoader] = []
@@ -249,6 +252,7 @@ def environment(override_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
+        bytecode_cache=_bytecode_cache(cache_dir),
     )
     env.filters["wrap"] = wrap
 
@@ -261,6 +265,19 @@ def environment(override_dir: str | None) -> jinja2.Environment:
 
     env.filters["md_text"] = md_text
     return env
+
+
+def _bytecode_cache(cache_dir: str | None) -> jinja2.BytecodeCache | None:
+    import jinja2
+
+    if not cache_dir:
+        return None
+    folder = Path(cache_dir) / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -323,7 +340,8 @@ def render_issue(plan: Plan, *, merge_tags: bool = False) -> RenderedIssue:
 
     slug = issue_slug(plan)
     model = view_model(plan, slug, merge_tags=merge_tags)
-    env = environment(str(plan.config.templates_dir))
+    cache_dir = plan.config.cache_dir
+    env = environment(str(plan.config.templates_dir), str(cache_dir) if cache_dir else None)
     # 1. Jinja2 → MJML → HTML → inlined CSS.
     mjml_source = render_template(env, "email.mjml.j2", model)
     html = inline_css(compile_mjml(mjml_source))
@@ -370,6 +388,7 @@ def build_manifest(plan: Plan, model: dict[str, Any], files: dict[str, bytes], w
         "articles": [{"id": a.id, "role": "lead", "title": a.title, "url": a.url} for a in selection.leads]
         + [{"id": a.id, "role": "rail", "title": a.title, "url": a.url} for a in selection.rail],
         "duplicates": [{"id": dropped.id, "same_as": kept.id} for dropped, kept in selection.duplicates],
+        "dropped": list(plan.dropped),
         "sizes": {name: len(data) for name, data in files.items()},
         "gmail_clip_bytes": GMAIL_CLIP_BYTES,
         "gmail_clip_share": round(len(files["email.html"]) / GMAIL_CLIP_BYTES, 3),
