@@ -192,6 +192,8 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
     nested = {"sender", "links", "logo", "colors", "utm", "esp_profiles", "smtp"}
     for key, value in data.items():
         key = str(key)
+        if key == "cache" and value is False:  # `cache: off` reads as false in YAML
+            value = "off"
         if key in simple:
             if not isinstance(value, str | int | float) or isinstance(value, bool):
                 problems.append(Problem(shown, key, "must be text", f"write `{key}: ...`"))

@@ -38,8 +38,12 @@ ISSUE_FIELDS = {
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 WEEK_PATTERN = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 MAX_FILE_BYTES = 2_000_000
+LINE_LIMIT = 500  # a title, source or heading
+TEXT_LIMIT = 20_000  # a summary, analysis section or answer
+MAX_YAML_NODES = 20_000  # far above any article; stops alias bombs ("billion laughs")
+_URL_UNSAFE = re.compile("[\\s\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # Bump when parsing or validation changes: cached articles of another version are re-read.
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -198,6 +202,13 @@ def _text(data: dict[str, Any], key: str, required: bool = False, single_line: b
     text = clean_invisible(str(value)).strip()
     if single_line:
         text = " ".join(text.split())
+    if not text:
+        if required:
+            raise _Invalid(key, "holds only invisible characters", f"write a visible value for `{key}`")
+        return None
+    limit = LINE_LIMIT if single_line else TEXT_LIMIT
+    if len(text) > limit:
+        raise _Invalid(key, f"is {len(text):,} characters long; at most {limit:,} fit an email", "shorten it")
     return text
 
 
@@ -214,6 +225,27 @@ def _rich(data: dict[str, Any], key: str, required: bool = False) -> RichText | 
     return RichText(text) if text else None
 
 
+def ascii_url(url: str) -> str:
+    """An address with non-ASCII parts encoded (IDNA host, percent-encoded path and query).
+
+    Mail clients, HTML serialisers and the text version then all see the same bytes.
+    """
+    if url.isascii():
+        return url
+    from urllib.parse import quote, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if not netloc.isascii() and parts.hostname:
+        try:
+            host = parts.hostname.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = quote(parts.hostname)
+        netloc = netloc.replace(parts.hostname, host) if parts.hostname in netloc else host
+    safe = "/:@!$&'()*+,;=-._~%?#[]"
+    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=safe), quote(parts.query, safe=safe), quote(parts.fragment, safe=safe)))
+
+
 def parse_url(value: Any, field: str = "url") -> str:
     if not isinstance(value, str) or not value.strip():
         raise _Invalid(field, "is missing or empty", "add the article's http(s) address")
@@ -221,12 +253,15 @@ def parse_url(value: Any, field: str = "url") -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise _Invalid(field, f"{url!r} is not an http(s) URL", "use a full address starting with https://")
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise _Invalid(field, "contains spaces or control characters", "percent-encode them (%20)")
+    if _URL_UNSAFE.search(url):
+        raise _Invalid(field, "contains spaces, control or invisible characters", "percent-encode them (%20)")
+    if len(url) > 2000:
+        raise _Invalid(field, f"is {len(url):,} characters long", "use an address under 2,000 characters")
     try:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
     except ValueError:
         raise _Invalid(field, f"{url!r} has an invalid port", "remove the port or use a number up to 65535") from None
+    url = ascii_url(url)
     return url
 
 
@@ -348,6 +383,29 @@ def _unknown_fields(data: dict[str, Any], known: set[str], where: str) -> list[P
     return problems
 
 
+def _article_id(value: Any, default: str) -> str:
+    if value is None or value == "":
+        return validate_id(default)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Invalid("id", f"must be text, not {type(value).__name__}", "write `id: my-story`")
+    return validate_id(str(value))
+
+
+def check_size(data: Any, limit: int = MAX_YAML_NODES) -> None:
+    """Refuse documents that expand to more than `limit` values (YAML aliases can nest exponentially)."""
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            raise _Invalid("", f"expands to more than {limit:,} values (YAML aliases?)", "write the values out; do not nest aliases")
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def validate_id(value: str, field: str = "id") -> str:
     if not ID_PATTERN.match(value):
         raise _Invalid(
@@ -387,7 +445,11 @@ def parse_article(raw: bytes, path: Path, shown: str) -> tuple[Article | None, l
         return None, [Problem(shown, "", "is nested too deeply to read", "simplify the YAML")]
     if not isinstance(data, dict):
         return None, [Problem(shown, "", "is not a mapping of fields", "write `title: ...`, `url: ...` and so on")]
-    data = {str(k): v for k, v in data.items()}
+    try:
+        check_size(data)
+    except _Invalid as inv:
+        return None, [Problem(shown, inv.field, inv.message, inv.fix)]
+    data = {str(k) if isinstance(k, str | int | float | bool) else repr(type(k)): v for k, v in data.items()}
     problems = _unknown_fields(data, ARTICLE_FIELDS, shown)
     if body.strip():
         if "analysis" in data:
@@ -406,7 +468,7 @@ def parse_article(raw: bytes, path: Path, shown: str) -> tuple[Article | None, l
             return None
 
     values = {
-        "id": check(validate_id, str(data.get("id") or path.stem)),
+        "id": check(_article_id, data.get("id"), path.stem),
         "title": check(_text, data, "title", True, True),
         "url": check(parse_url, data.get("url")),
         "published": check(parse_when, data.get("date"), "date"),
@@ -714,6 +776,10 @@ def load_issue_spec(path: Path, *, root: Path | None = None) -> IssueSpec:
     if not isinstance(data, dict):
         problem = Problem(shown, "", "is not a mapping of fields", "write `title: ...`, `week: ...` and so on")
         raise ContentError(f"{shown} is not an issue definition", [problem])
+    try:
+        check_size(data)
+    except _Invalid as inv:
+        raise ContentError(f"{shown} is too large", [Problem(shown, inv.field, inv.message, inv.fix)]) from None
     data = {str(k): v for k, v in data.items()}
     slug = path.stem
     errors: list[Problem] = []

@@ -22,12 +22,18 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 # Bidi overrides/isolates and zero-width characters: invisible, and able to
 # make a link or a name read differently from what it is.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Control characters (other than tab and newline) are invalid in XML, so in MJML too.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def clean_invisible(text: str) -> str:
-    """Drop invisible direction and zero-width characters (ZWJ in emoji sequences kept)."""
-    return _INVISIBLE.sub(lambda m: m.group() if m.group() == "\u200d" else "", text)
+    """Drop control, invisible direction and zero-width characters; CR/LF become LF.
+
+    The zero-width joiner (U+200D) stays: emoji sequences need it.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _INVISIBLE.sub("", text)
 
 
 @lru_cache(maxsize=1)

@@ -113,6 +113,7 @@ def test_html_keeps_what_mail_clients_need_after_inlining(sample: dict[str, str]
     doc = parse_html(html)
     css = "".join(doc.styles)
     assert "#outlook a" in css
+    assert "fonts.googleapis.com" not in html, "no web font requests: system fonts only"
     assert re.search(r"@media only screen and \(max-width:480px\)", css)
     assert "@media (prefers-color-scheme:dark)" in css
     assert "!important" in css, "the dark palette must override inlined colours"
