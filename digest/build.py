@@ -44,6 +44,8 @@ class Plan:
     loaded: LoadResult
     selection: Selection
     today: date
+    # What `fit_issue` left out to fit under Gmail's clipping line (the manifest's `dropped`).
+    dropped: tuple[dict[str, Any], ...] = ()
 
     @property
     def problems(self) -> list[Problem]:
@@ -84,7 +86,7 @@ def plan_issue(config: Config, request: IssueRequest) -> Plan:
     today = request.today or today_in(config, spec)
     # 2. Every article of the content folder, with the problems met.
     content = request.content or config.content_dir
-    loaded = load_articles(content, root=config.root)
+    loaded = load_articles(content, root=config.root, cache_dir=config.cache_dir)
     if request.strict and loaded.problems:
         raise ContentError(f"{len(loaded.problems)} problem(s) in {display_path(content, config.root)}", loaded.problems)
     # 3. The selection: window, categories, leads, rail.
@@ -99,6 +101,77 @@ def build_issue(config: Config, request: IssueRequest) -> RenderedIssue:
 
     plan = plan_issue(config, request)
     return render_issue(plan)
+
+
+def fit_issue(plan: Plan, limit: int | None = None) -> tuple[RenderedIssue, list[dict[str, Any]]]:
+    """Render the issue so that email.html fits in `limit` bytes (Gmail's clipping line by default).
+
+    Rail items go first, from the end of the rail; then lead takeaways, one at a
+    time from the lead that has most left (the later lead on a tie), its last
+    first. The fewest cuts that fit are found by bisection. Returns the rendered
+    issue and what was dropped, in that order; its manifest lists the same under
+    `dropped`. When even every cut leaves it too large, the smallest rendering is
+    returned and its warnings say so.
+    """
+    from digest.render import GMAIL_CLIP_BYTES, render_issue
+
+    limit = limit or GMAIL_CLIP_BYTES
+    rendered = render_issue(plan)
+    cuts = fit_cuts(plan.selection)
+    if len(rendered.files["email.html"]) <= limit or not cuts:
+        return rendered, []
+    tried: dict[int, RenderedIssue] = {0: rendered}
+
+    def attempt(count: int) -> RenderedIssue:
+        if count not in tried:
+            tried[count] = render_issue(cut_plan(plan, cuts[:count]))
+        return tried[count]
+
+    low, high = 0, len(cuts)  # `low` cuts are too few; `high` cuts fit, or are all there are
+    while high - low > 1:
+        middle = (low + high) // 2
+        if len(attempt(middle).files["email.html"]) <= limit:
+            high = middle
+        else:
+            low = middle
+    fitted = attempt(high)
+    return fitted, list(cut_plan(plan, cuts[:high]).dropped)
+
+
+def fit_cuts(selection: Selection) -> list[tuple[str, int, int]]:
+    """Everything `fit_issue` may leave out, in the order it does: ("rail", i, 0), then ("takeaway", lead, i)."""
+    cuts: list[tuple[str, int, int]] = [("rail", i, 0) for i in range(len(selection.rail) - 1, -1, -1)]
+    left = [len(lead.key_takeaways) for lead in selection.leads]
+    while any(left):
+        most = max(left)
+        lead = max(i for i, n in enumerate(left) if n == most)
+        left[lead] -= 1
+        cuts.append(("takeaway", lead, left[lead]))
+    return cuts
+
+
+def cut_plan(plan: Plan, cuts: list[tuple[str, int, int]]) -> Plan:
+    """`plan` without the rail items and takeaways in `cuts`; `dropped` says what went, in order."""
+    selection = plan.selection
+    rail_cut = {i for kind, i, _ in cuts if kind == "rail"}
+    takeaway_cut = {(lead, i) for kind, lead, i in cuts if kind == "takeaway"}
+    dropped: list[dict[str, Any]] = []
+    for kind, first, second in cuts:
+        if kind == "rail":
+            article = selection.rail[first]
+            dropped.append({"role": "rail", "id": article.id, "title": article.title, "url": article.url})
+        else:
+            lead = selection.leads[first]
+            takeaway = lead.key_takeaways[second]
+            text = (f"{takeaway.label}: " if takeaway.label else "") + takeaway.text.source
+            dropped.append({"role": "takeaway", "id": lead.id, "index": second, "text": text})
+    leads = []
+    for i, lead in enumerate(selection.leads):
+        kept = tuple(t for j, t in enumerate(lead.key_takeaways) if (i, j) not in takeaway_cut)
+        leads.append(lead if len(kept) == len(lead.key_takeaways) else dataclasses.replace(lead, key_takeaways=kept))
+    rail = tuple(article for i, article in enumerate(selection.rail) if i not in rail_cut)
+    smaller = dataclasses.replace(selection, leads=tuple(leads), rail=rail)
+    return dataclasses.replace(plan, selection=smaller, dropped=plan.dropped + tuple(dropped))
 
 
 def issue_slug(plan: Plan) -> str:
@@ -129,20 +202,51 @@ def write_outputs(rendered: RenderedIssue, out_dir: Path) -> list[Path]:
         raise ExportError(f"cannot create {display_path(out_dir)}: {exc.strerror}") from None
     staged: list[tuple[str, Path]] = []
     try:
-        for name, data in rendered.files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-            staged.append((tmp, out_dir / name))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        for tmp, final in staged:
-            os.replace(tmp, final)
+        with _build_lock(out_dir):
+            for name, data in rendered.files.items():
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+                staged.append((tmp, out_dir / name))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            for tmp, final in staged:
+                os.replace(tmp, final)
     except OSError as exc:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
+        _discard(staged)
         raise ExportError(f"cannot write the issue to {display_path(out_dir)}: {exc.strerror}; the previous build is untouched") from None
+    except BaseException:
+        _discard(staged)  # Ctrl-C while writing: no temporary file is left behind
+        raise
     return [final for _, final in staged]
+
+
+def _discard(staged: list[tuple[str, Path]]) -> None:
+    for tmp, _ in staged:
+        Path(tmp).unlink(missing_ok=True)
+
+
+class _build_lock:
+    """An exclusive lock on an output folder, so two builds of one issue never mix their files.
+
+    The folder itself is locked (flock on its descriptor): no lock file is left in it.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+        import os
+
+        self.fd = os.open(self.folder, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+
+        os.close(self.fd)  # closing releases the lock
 
 
 def atomic_write(path: Path, data: bytes) -> None:
