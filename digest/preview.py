@@ -63,6 +63,8 @@ class Previewer:
     states: dict[str, IssueState] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     on_rebuild: Callable[[str, IssueState], None] | None = None
+    # The web archive (`/site/`), built in memory on first request and dropped on every change.
+    site_build: tuple[Any, dict[str, Any] | None] | None = None
 
     def config(self) -> Config:
         return load_config(self.root)
@@ -84,6 +86,7 @@ class Previewer:
 
     def rebuild_all(self) -> None:
         with self.lock:
+            self.site_build = None
             for slug, state in self.states.items():
                 self._build(slug, state)
 
@@ -100,6 +103,20 @@ class Previewer:
         state.built_at = time.time()
         if self.on_rebuild:
             self.on_rebuild(slug, state)
+
+    def site(self) -> tuple[Any, dict[str, Any] | None]:
+        """The web archive as `digest site` builds it, in memory: (the `Site`, None) or (None, the error)."""
+        from digest.site import render_site
+
+        with self.lock:
+            if self.site_build is None:
+                try:
+                    self.site_build = (render_site(self.config(), today=self.base_request.today), None)
+                except DigestError as exc:
+                    self.site_build = (None, {"message": exc.message, "problems": [p.to_dict() for p in exc.problems]})
+                except Exception as exc:  # a bug or an unreadable file must not take the server down
+                    self.site_build = (None, {"message": f"{type(exc).__name__}: {exc}", "problems": []})
+            return self.site_build
 
     def issue_slugs(self) -> list[str]:
         try:
@@ -258,6 +275,8 @@ def index_page(previewer: Previewer) -> bytes:
         f"<header><h1>{html.escape(config.name)}: preview</h1></header><main>"
         f"<h2>Issues</h2><ul>{''.join(rows) or '<li>No issue definitions in issues/.</li>'}</ul>"
         f"<h2>Without a definition</h2><ul><li><a href='/issue/{DEFAULT_SLUG}/'>{html.escape(default)}</a></li></ul>"
+        "<h2>Web archive</h2>"
+        "<ul><li><a href='/site/'>Every issue as <code>digest site</code> publishes it</a></li></ul>"
         "</main>"
     )
     return page("Issues", body)
@@ -339,10 +358,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def do_GET(self, head: bool = False) -> None:  # noqa: N802 - the stdlib's name
         try:
-            status, content_type, body = self.route(self.path)
+            status, content_type, body, *extra = self.route(self.path)
         except Exception as exc:  # never let one request take the server down
-            status, content_type, body = 500, "text/plain; charset=utf-8", f"internal error: {exc}".encode()
+            status, content_type, body, extra = 500, "text/plain; charset=utf-8", f"internal error: {exc}".encode(), []
         self.send_response(status)
+        for name, value in (extra[0] if extra else {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -351,13 +372,15 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
-    def route(self, raw_path: str) -> tuple[int, str, bytes]:
+    def route(self, raw_path: str) -> tuple[int, str, bytes] | tuple[int, str, bytes, dict[str, str]]:
         parts = urlsplit(raw_path)
         path = unquote(parts.path)
         previewer = self.server.previewer
         not_found = (404, "text/plain; charset=utf-8", b"not found")
         if path in ("/", "/index.html"):
             return 200, "text/html; charset=utf-8", index_page(previewer)
+        if path == "/site" or path.startswith("/site/"):
+            return site_route(previewer, path.removeprefix("/site"), parse_qs(parts.query).get("scheme", [""])[0])
         match = re.fullmatch(r"/issue/([^/]+)/(|status|manifest|files/([^/]+))", path)
         if not match:
             return not_found
@@ -380,6 +403,37 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if name.endswith(".html") and scheme in ("light", "dark"):
             body = force_scheme(body, scheme)
         return 200, CONTENT_TYPES.get(name, "application/octet-stream"), body
+
+
+def site_route(previewer: Previewer, rest: str, scheme: str) -> tuple[int, str, bytes, dict[str, str]]:
+    """`/site/<path>`: a file of the archive built in memory, looked up by name; nothing is read from disk.
+
+    `site.site_file` matches only names the build produced, so `..`, empty
+    segments and backslashes never reach anything else.
+    """
+    from digest.site import content_type, site_file
+
+    if rest == "":
+        return 308, "text/plain; charset=utf-8", b"moved to /site/", {"Location": "/site/"}
+    site, error = previewer.site()
+    if site is None:
+        problems = "".join(
+            f"<li>{html.escape(p['path'])} {html.escape(p['field'])}: {html.escape(p['message'])}</li>"
+            for p in (error or {}).get("problems", [])
+        )
+        message = html.escape((error or {}).get("message", ""))
+        report = f"<main><h1>The archive cannot be built</h1><p>{message}</p><ul>{problems}</ul></main>"
+        return 500, "text/html; charset=utf-8", page("Archive", report), {}
+    found = site_file(site.files, rest[1:])
+    if found is None:
+        # A folder asked for without its slash: send the browser to it, so relative links resolve.
+        if not rest.endswith("/") and site_file(site.files, rest[1:] + "/") is not None:
+            return 308, "text/plain; charset=utf-8", b"moved", {"Location": f"/site{rest}/"}
+        return 404, "text/plain; charset=utf-8", b"not found", {}
+    name, body = found
+    if name.endswith(".html") and scheme in ("light", "dark"):
+        body = force_scheme(body, scheme)
+    return 200, content_type(name), body, {}
 
 
 class PreviewServer(ThreadingHTTPServer):
