@@ -233,24 +233,60 @@ def list_command(
 def check_command(
     request: Any,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a report.")] = False,
+    online: Annotated[bool, typer.Option("--online", help="Also check every link with a HEAD request.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each link with --online.")] = 10.0,
+    headroom: Annotated[int, typer.Option(help="Headroom under Gmail's clipping line for the ESP's link rewriting, in %.")] = 15,
+    esp: Annotated[Optional[str], typer.Option(help="Check the export for this ESP profile (its merge tags in place).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every note, not only their count per rule.")] = False,
 ) -> None:
-    """Validate the content and the issue definition; exit 1 when anything is wrong.
+    """Check the content and the built email: size, client support, accessibility, links, text, spam; exit 1 on errors.
 
-    Example: [bold]digest check --content seeds[/]
+    Warnings fail too with --strict. Example: [bold]digest check 2026-w48 --strict[/] or [bold]digest check --json[/]
     """
-    from digest.build import plan_issue
+    from digest.check import CheckOptions, check_issue
+    from digest.config import load_config
 
-    config = config_here()
-    plan = plan_issue(config, request)
-    problems = list(config.warnings) + plan.problems
+    with reporting():
+        config = load_config()
+    options = CheckOptions(headroom=headroom / 100, online=online, timeout=timeout, esp=esp)
+    report = check_issue(config, request, options)
     if as_json:
-        typer.echo(json.dumps({"problems": [p.to_dict() for p in problems]}, ensure_ascii=False, indent=2))
-    elif problems:
-        print_problems(problems, heading=f"{len(problems)} problem(s)")
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
-        typer.echo(f"ok: {len(plan.loaded.articles)} articles, no problems")
-    if any(p.severity == "error" for p in problems) or (request.strict and problems):
+        print_check_report(report, verbose)
+    if report.failed(strict=request.strict):
         raise typer.Exit(1)
+
+
+def print_check_report(report: Any, verbose: bool) -> None:
+    """Content problems, then errors and warnings by rule on stderr, notes counted; the verdict on stdout."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    if report.problems:
+        print_problems(report.problems, heading=f"{len(report.problems)} problem(s) in the content")
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for severity, colour, mark in (("error", "red", "✗"), ("warning", "yellow", "!"), ("info", "blue", "i")):
+        for rule, findings in report.by_rule(severity).items():
+            if severity == "info" and not verbose:
+                first = escape(findings[0].message.split(":")[0])
+                more = f" and {len(findings) - 1} more" if len(findings) > 1 else ""
+                console.print(f"[{colour}]{mark} {rule}[/] [dim]{first}{more}[/]")
+                continue
+            console.print(f"[bold {colour}]{mark} {rule}[/] ({len(findings)})")
+            shown = findings if verbose else findings[:12]
+            for f in shown:
+                console.print(f"    {escape(f.where)}: {escape(f.message)}" + (f"\n      [dim]fix: {escape(f.fix)}[/]" if f.fix else ""))
+            if len(shown) < len(findings):
+                console.print(f"    [dim]… and {len(findings) - len(shown)} more (--verbose or --json lists them all)[/]")
+    figures = report.figures
+    verdict = "failed" if report.errors else "ok"
+    typer.echo(
+        f"{verdict}: {report.articles} articles, {report.errors} error(s), {report.warnings} warning(s), {report.count('info')} note(s); "
+        f"email.html {figures['email_html_bytes']:,} bytes = {figures['clip_share']:.0%} of Gmail's clipping line "
+        f"({figures['bytes_with_headroom'] / figures['clip_bytes']:.0%} with {figures['headroom']:.0%} headroom), "
+        f"<style> {figures['style_bytes']:,} of {figures['style_limit']:,} bytes"
+    )
 
 
 @app.command("build")
@@ -259,12 +295,13 @@ def build_command(
     request: Any,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the outputs to [default: build/<issue>/].", show_default=False)] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Rebuild whenever an article, issue, template or the config changes.")] = False,
+    fit: Annotated[bool, typer.Option("--fit", help="Over Gmail's clipping line? Drop rail items from the end, then lead takeaways, until it fits.")] = False,
 ) -> None:
     """Build an issue: email.html, email.txt, email.mjml, web.html, email.eml and manifest.json.
 
     Example: [bold]digest build 2026-w48[/] or [bold]digest build --week 2026-W47 --out /tmp/w47[/]
     """
-    from digest.build import default_out_dir, plan_issue, write_outputs
+    from digest.build import default_out_dir, fit_issue, plan_issue, write_outputs
     from digest.render import render_issue
 
     config = config_here()
@@ -272,18 +309,31 @@ def build_command(
         watch_build(config, request, out)
         return
     plan = plan_issue(config, request)
-    rendered = render_issue(plan)
+    rendered, dropped = fit_issue(plan) if fit else (render_issue(plan), [])
     folder = out or default_out_dir(plan)
     write_outputs(rendered, folder)
     if plan.problems:
         print_problems(plan.problems, heading=f"{len(plan.problems)} problem(s) in the content; those files were skipped")
     for warning in rendered.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for item in dropped:
+        what = f"rail item {item['id']} ({item['title']})" if item["role"] == "rail" else f"takeaway {item['index'] + 1} of {item['id']}"
+        typer.echo(f"fit: dropped {what}", err=True)
     sizes = rendered.manifest["sizes"]
+    rail = len(plan.selection.rail) - sum(1 for item in dropped if item["role"] == "rail")
     typer.echo(
-        f"built {rendered.slug}: {len(plan.selection.leads)} leads, {len(plan.selection.rail)} related → {folder}/ "
+        f"built {rendered.slug}: {len(plan.selection.leads)} leads, {rail} related → {folder}/ "
         f"(email.html {sizes['email.html']:,} bytes, {rendered.manifest['gmail_clip_share']:.0%} of Gmail's clip size)"
     )
+    over = sizes["email.html"] - rendered.manifest["gmail_clip_bytes"]
+    if over > 0:
+        from rich.console import Console
+
+        advice = "even --fit cannot cut enough: lower `leads:`" if fit else "build with --fit to drop rail items and trim takeaways until it fits"
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]over Gmail's clipping line:[/] email.html is {over:,} bytes over {rendered.manifest['gmail_clip_bytes']:,}; "
+            f"Gmail will clip it, hiding the end of the issue and its unsubscribe link. Fix: {advice}."
+        )
 
 
 def watch_build(config: Any, request: Any, out: Optional[Path]) -> None:
@@ -461,6 +511,121 @@ def send_command(
             typer.echo(f"not attempted: {', '.join(report.not_attempted)}; run the same command again to send to them", err=True)
         typer.echo(f"sent: {len(report.sent)}; failed: {len(report.failed)}; ledger: {report.ledger}")
     if report.failed or report.not_attempted:
+        raise typer.Exit(1)
+
+
+@app.command("site")
+def site_command(
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the archive to [default: build/_site/].", show_default=False)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Public address of the archive [default: links.website from digest.yaml].", show_default=False)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat any content problem as fatal.")] = False,
+) -> None:
+    """Build a static web archive of every issue: issue and category pages, an Atom feed and a sitemap.
+
+    Only files that changed are written; pages of removed issues are deleted.
+
+    Example: [bold]digest site --base-url https://theaiweek.example/ --out public[/]
+    """
+    from digest.site import build_site, default_site_dir
+
+    config = config_here()
+    folder = out or default_site_dir(config)
+    with reporting():
+        report = build_site(config, folder, base_url, strict=strict)
+    if report.problems:
+        print_problems(report.problems, heading=f"{len(report.problems)} problem(s) in the content; those files were skipped")
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(
+        f"archived {len(report.issues)} issue(s) → {folder}/: {len(report.written)} written, "
+        f"{len(report.unchanged)} unchanged, {len(report.removed)} removed; served at {report.base_url}"
+    )
+
+
+@app.command("import")
+def import_command(
+    sources: Annotated[list[str], typer.Argument(help="Feeds (RSS, Atom, JSON Feed) and article pages like the seed: files or http(s) URLs.", show_default=False)],
+    into: Annotated[Optional[Path], typer.Option("--into", help="Folder for the new article files, by default <content>/imported/.", show_default=False)] = None,
+    content: Annotated[Optional[Path], typer.Option(help="Content folder to check for duplicates, by default the one in digest.yaml.", show_default=False)] = None,
+    category_map: Annotated[Optional[Path], typer.Option("--category-map", help="YAML file mapping feed categories to yours, e.g. `AI: Artificial Intelligence`.", show_default=False)] = None,
+    default_category: Annotated[str, typer.Option("--default-category", help="Category of entries that have none.")] = "News",
+    since: Annotated[Optional[str], typer.Option(help="Skip entries dated before this day (YYYY-MM-DD).", show_default=False)] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="Address of an article page that has no link of its own (one page at a time).", show_default=False)] = None,
+    page_date: Annotated[Optional[str], typer.Option("--date", help="Date of article pages that carry none (YYYY-MM-DD or ISO datetime); by default the import date.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be imported; write nothing.")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Rewrite imported files whose entry changed at the source, unless you edited them.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for a URL.")] = 20.0,
+    max_size: Annotated[float, typer.Option("--max-size", help="Largest feed or page to read, in MB.")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    today: Annotated[Optional[str], typer.Option(hidden=True, help="Pretend today is this date (for tests).")] = None,
+) -> None:
+    """Import feeds and article pages as article files: each story once, never over your edits.
+
+    New files go to <content>/imported/<week>/; importing the same feed again adds nothing.
+
+    Example: [bold]digest import https://example.com/feed.xml page.html --category-map categories.yaml[/]
+    """
+    from datetime import datetime, time
+
+    from digest.errors import Problem, UsageError
+    from digest.importer import IMPORT_FOLDER, import_sources, load_category_map
+
+    def when(value: str, flag: str) -> Any:
+        try:
+            return date.fromisoformat(value) if len(value.strip()) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            problem = Problem("command line", flag, f"{value!r} is not a date", "write e.g. 2026-11-24")
+            raise UsageError(f"{flag} must be a date (YYYY-MM-DD)", [problem]) from None
+
+    config = config_here()
+    with reporting():
+        tz = config.tz()
+        since_day = when(since, "--since") if since else None
+        if isinstance(since_day, datetime):
+            since_day = since_day.date()
+        day = when(page_date, "--date") if page_date else None
+        if isinstance(day, datetime) and day.tzinfo is None:
+            day = day.replace(tzinfo=tz)
+        now = datetime.now(tz) if today is None else datetime.combine(when(today, "--today"), time(12), tzinfo=tz)
+        content_dir = content or config.content_dir
+        report = import_sources(
+            sources,
+            into or content_dir / IMPORT_FOLDER,
+            now=now,
+            content=content_dir,
+            category_map=load_category_map(category_map) if category_map else None,
+            default_category=default_category,
+            since=since_day,
+            dry_run=dry_run,
+            update=update,
+            page_url=url,
+            page_date=day,
+            timeout=timeout,
+            max_bytes=int(max_size * 1_000_000),
+        )
+    counts = report.counts()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        colours = {"added": "green", "updated": "cyan", "changed": "yellow", "duplicate": "dim", "skipped": "dim", "failed": "red"}
+        table = Table(title=Text(f"import into {report.into}" + (" (dry run: nothing written)" if report.dry_run else "")))
+        for column in ("status", "title", "file or reason"):
+            table.add_column(column, overflow="fold")
+        for item in report.items:
+            detail = item.reason if item.status in ("failed", "skipped", "changed") or not item.path else item.path
+            table.add_row(Text(item.status, style=colours[item.status]), Text(item.title), Text(detail))
+        Console(highlight=False).print(table)
+        problems = report.problems()
+        if problems:
+            failed = f"{counts['failed_sources']} source(s) and {counts['failed']} entry(ies) failed; the rest was imported"
+            print_problems(problems, heading=None if report.ok else failed)
+        summary = ", ".join(f"{counts[s]} {s}" for s in ("added", "updated", "changed", "duplicate", "skipped", "failed"))
+        typer.echo(("dry run, nothing written: " if report.dry_run else f"imported into {report.into}: ") + summary)
+    if not report.ok:
         raise typer.Exit(1)
 
 

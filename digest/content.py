@@ -250,7 +250,10 @@ def parse_url(value: Any, field: str = "url") -> str:
     if not isinstance(value, str) or not value.strip():
         raise _Invalid(field, "is missing or empty", "add the article's http(s) address")
     url = value.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unbalanced "[" in the host
+        raise _Invalid(field, f"{url[:200]!r} is not a valid URL ({exc})", "use a full address starting with https://") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise _Invalid(field, f"{url!r} is not an http(s) URL", "use a full address starting with https://")
     if _URL_UNSAFE.search(url):
@@ -421,12 +424,12 @@ def validate_id(value: str, field: str = "id") -> str:
 
 def parse_article(raw: bytes, path: Path, shown: str) -> tuple[Article | None, list[Problem]]:
     """Validate one article file's bytes; returns the article (or None) and its problems."""
+    if b"\x00" in raw:
+        return None, [Problem(shown, "", "is a binary file, not an article", "remove it from the content folder")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return None, [Problem(shown, "", f"is not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
-    if "\x00" in text:
-        return None, [Problem(shown, "", "is a binary file, not an article", "remove it from the content folder")]
     body = ""
     if path.suffix.lower() == ".md":
         parts = split_front_matter(text)
