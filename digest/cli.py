@@ -38,7 +38,7 @@ SELECTORS: list[tuple[str, Any, Any]] = [
     ("exclude", Optional[list[str]], typer.Option(None, "--exclude", "-x", help="Leave out these categories (repeatable).", rich_help_panel="Selection")),
     ("leads", Optional[str], typer.Option(None, help="Number of lead stories, or article ids separated by commas.", rich_help_panel="Selection")),
     ("rail", Optional[int], typer.Option(None, help="Number of related-news items.", rich_help_panel="Selection")),
-    ("content", Optional[Path], typer.Option(None, help="Content folder [default: from digest.yaml, else seeds/].", rich_help_panel="Selection", show_default=False)),
+    ("content", Optional[Path], typer.Option(None, help="Content folder (default: from digest.yaml, else seeds/).", rich_help_panel="Selection", show_default=False)),
     ("title", Optional[str], typer.Option(None, help="Issue title.", rich_help_panel="Issue")),
     ("number", Optional[int], typer.Option(None, help="Issue number.", rich_help_panel="Issue")),
     ("date", Optional[str], typer.Option(None, "--date", help="Send date (YYYY-MM-DD).", rich_help_panel="Issue")),
@@ -293,7 +293,7 @@ def print_check_report(report: Any, verbose: bool) -> None:
 @issue_command
 def build_command(
     request: Any,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the outputs to [default: build/<issue>/].", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the outputs to (default: build/<issue>/).", show_default=False)] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Rebuild whenever an article, issue, template or the config changes.")] = False,
     fit: Annotated[bool, typer.Option("--fit", help="Over Gmail's clipping line? Drop rail items from the end, then lead takeaways, until it fits.")] = False,
 ) -> None:
@@ -435,7 +435,7 @@ def export_command(
     request: Any,
     esp: Annotated[str, typer.Option(help="ESP profile: generic, mailchimp, listmonk, buttondown, sendgrid, or one from digest.yaml.")] = "generic",
     fmt: Annotated[str, typer.Option("--format", "-f", help="html (a folder of files), eml, or zip (html, txt, eml, manifest).")] = "zip",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write [default: build/<issue>/export-<esp>/ or build/<issue>/<issue>-<esp>.<format>].", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write (default: build/<issue>/export-<esp>/ or build/<issue>/<issue>-<esp>.<format>).", show_default=False)] = None,
 ) -> None:
     """Export an issue for an email service provider, with its merge tags and UTM links.
 
@@ -465,7 +465,7 @@ def send_command(
     recipients_file: Annotated[Optional[Path], typer.Option("--list", help="CSV with an email column and merge fields (first_name, name).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get the issue; send nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Send again to recipients the ledger says already got it.")] = False,
-    rate: Annotated[Optional[float], typer.Option(help="At most this many messages per second [default: smtp.rate, else 5].")] = None,
+    rate: Annotated[Optional[float], typer.Option(help="At most this many messages per second (default: smtp.rate, else 5).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Send an issue over SMTP: a test to --to, or one message per subscriber in --list.
@@ -516,8 +516,8 @@ def send_command(
 
 @app.command("site")
 def site_command(
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the archive to [default: build/_site/].", show_default=False)] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Public address of the archive [default: links.website from digest.yaml].", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the archive to (default: build/_site/).", show_default=False)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Public address of the archive (default: links.website from digest.yaml).", show_default=False)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat any content problem as fatal.")] = False,
 ) -> None:
     """Build a static web archive of every issue: issue and category pages, an Atom feed and a sitemap.

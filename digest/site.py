@@ -205,7 +205,7 @@ def render_site(
     categories = archive_categories(issues)
     # 3. The pages, the feed and the sitemap.
     site = Site(base, {}, issues, categories, warnings, problems)
-    env = environment(str(config.templates_dir))
+    env = environment(str(config.templates_dir), str(config.cache_dir) if config.cache_dir else None)
     pages = SitePages(config, site, env)
     outputs: list[tuple[str, Callable[[], bytes]]] = [
         ("index.html", pages.index_page),

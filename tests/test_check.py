@@ -277,7 +277,9 @@ def test_shipped_caniemail_data_is_small_and_says_where_it_comes_from() -> None:
 def test_generator_reproduces_the_shipped_file(tmp_path: Path) -> None:
     package = ROOT / "tools" / "caniemail" / "node_modules" / "caniemail"
     if not (package / "data" / "caniemail.json").is_file():
-        pytest.skip("npm package caniemail not installed: npm install --prefix tools/caniemail")
+        from conftest import missing_tool
+
+        missing_tool("npm package caniemail not installed: npm install --prefix tools/caniemail")
     import subprocess
     import sys
 
