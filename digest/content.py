@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import gc
 import os
 import re
 import sys
@@ -515,8 +516,6 @@ def paused_gc() -> Iterator[None]:
     Parsing or unpickling thousands of articles otherwise triggers collection
     after collection: measured, it halves the time of loading the cache.
     """
-    import gc
-
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -590,7 +589,8 @@ class ContentCache:
         import hashlib
         import pickle
 
-        header, _, payload = blob.partition(b"\n")
+        newline = blob.find(b"\n")
+        header, payload = blob[: max(newline, 0)], memoryview(blob)[newline + 1 :]  # a view: no second copy
         parts = header.split(b" ")
         expected = [self.MAGIC, str(LOADER_VERSION).encode(), sys.version.split()[0].encode()]
         if len(parts) != 4 or parts[:3] != expected:
@@ -602,6 +602,9 @@ class ContentCache:
         try:
             with paused_gc():
                 entries = pickle.loads(payload)  # noqa: S301 - our own file, checksummed above
+                # The articles live as long as the process: keep them out of every later
+                # collection, which would otherwise walk them all again and again.
+                gc.freeze()
         except Exception:
             self.note = "content cache could not be read; rebuilt"
             return
@@ -623,15 +626,29 @@ class ContentCache:
         import pickle
         import tempfile
 
-        payload = pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL)
-        header = b" ".join(
-            [self.MAGIC, str(LOADER_VERSION).encode(), sys.version.split()[0].encode(), hashlib.sha256(payload).hexdigest().encode()]
-        )
+        digest = hashlib.sha256()
+
+        class Hashing:
+            """Streams the pickle to the file while hashing it: no second copy of a large cache in memory."""
+
+            def __init__(self, handle: Any) -> None:
+                self.handle = handle
+
+            def write(self, data: bytes) -> int:
+                digest.update(data)
+                return int(self.handle.write(data))
+
+        def header(checksum: str) -> bytes:
+            return b" ".join([self.MAGIC, str(LOADER_VERSION).encode(), sys.version.split()[0].encode(), checksum.encode()]) + b"\n"
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".content.", suffix=".tmp", dir=self.path.parent)
             with os.fdopen(fd, "wb") as handle:
-                handle.write(header + b"\n" + payload)
+                handle.write(header("0" * 64))  # the real checksum goes here once the payload is written
+                pickle.dump(self.entries, Hashing(handle), protocol=pickle.HIGHEST_PROTOCOL)
+                handle.seek(0)
+                handle.write(header(digest.hexdigest()))
             os.replace(tmp, self.path)
             self.dirty = False
         except OSError:
@@ -704,6 +721,8 @@ def load_articles(folder: Path, *, root: Path | None = None, cache_dir: Path | N
     parsed = parse_files(to_parse)
     if to_parse:
         cache.dirty = True
+        if len(to_parse) >= PARALLEL_THRESHOLD:
+            gc.freeze()  # a cold load of a large archive: the same reasoning as after unpickling
     # 3. Collect articles and problems in file order; ids must be unique.
     seen: dict[str, str] = {}
     for rel, shown, key, early in listed:
