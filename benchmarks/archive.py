@@ -16,11 +16,45 @@ CATEGORIES = [
     "Artificial Intelligence", "China Tech", "Autonomous Driving", "Cybersecurity",
     "Policy", "Chips & Infrastructure", "Industry News", "Robotics", "Cloud", "Startups",
 ]  # fmt: skip
-WORDS = (
-    "model models data chips power grid open source regulators investment compute training inference "
-    "cloud startup funding agents safety policy market revenue capacity supply chain energy research "
-    "benchmark release partners customers enterprise developers platform hardware software europe china"
-).split()
+WORDS = [
+    "model",
+    "models",
+    "data",
+    "chips",
+    "power",
+    "grid",
+    "open",
+    "source",
+    "regulators",
+    "investment",
+    "compute",
+    "training",
+    "inference",
+    "cloud",
+    "startup",
+    "funding",
+    "agents",
+    "safety",
+    "policy",
+    "market",
+    "revenue",
+    "capacity",
+    "supply",
+    "chain",
+    "energy",
+    "research",
+    "benchmark",
+    "release",
+    "partners",
+    "customers",
+    "enterprise",
+    "developers",
+    "platform",
+    "hardware",
+    "software",
+    "europe",
+    "china",
+]
 
 
 def sentence(rng: random.Random, words: int) -> str:

@@ -98,9 +98,24 @@ def bench_sample(rows: list[Row], repeat: int, work: Path) -> None:
         rows.append(Row("sample: mjml CLI v5 compiling email.mjml", mjml, "s", None))
         rows.append(Row("sample: build / mjml ratio", build / mjml, "×", 1.0))
     else:
-        rows.append(Row("sample: digest build (whole process)", median_of(repeat, lambda: run_process([DIGEST, "build", "2026-w48", "--out", str(out)], ROOT)[0]), "s", None, "mjml CLI missing: run make bench"))
+        rows.append(
+            Row(
+                "sample: digest build (whole process)",
+                median_of(repeat, lambda: run_process([DIGEST, "build", "2026-w48", "--out", str(out)], ROOT)[0]),
+                "s",
+                None,
+                "mjml CLI missing: run make bench",
+            )
+        )
     rows.append(Row("digest --help", median_of(repeat, lambda: run_process([DIGEST, "--help"], ROOT)[0]), "s", 0.2))
-    rows.append(Row("sample: digest list", median_of(repeat, lambda: run_process([DIGEST, "list", "2026-w48"], ROOT)[0]), "s", None))
+    rows.append(
+        Row(
+            "sample: digest list",
+            median_of(repeat, lambda: run_process([DIGEST, "list", "2026-w48"], ROOT)[0]),
+            "s",
+            None,
+        )
+    )
     size = (out / "email.html").stat().st_size
     rows.append(Row("sample: email.html size", size / 1000, "KB", 40.0, "3 leads + 6 rail"))
 
@@ -116,9 +131,20 @@ def bench_archive(rows: list[Row], size: int, repeat: int, work: Path, targets: 
 
     cold_runs = [cold() for _ in range(max(1, repeat // 2))]
     warm_runs = [run_process(args, root) for _ in range(repeat)]
-    rows.append(Row(f"{label}: cold build (no cache)", statistics.median(t for t, _ in cold_runs), "s", targets["cold"]))
-    rows.append(Row(f"{label}: warm build (content cache)", statistics.median(t for t, _ in warm_runs), "s", targets["warm"]))
-    rows.append(Row(f"{label}: digest list (warm)", median_of(repeat, lambda: run_process([DIGEST, "list", "--week", WEEK], root)[0]), "s", None))
+    rows.append(
+        Row(f"{label}: cold build (no cache)", statistics.median(t for t, _ in cold_runs), "s", targets["cold"])
+    )
+    rows.append(
+        Row(f"{label}: warm build (content cache)", statistics.median(t for t, _ in warm_runs), "s", targets["warm"])
+    )
+    rows.append(
+        Row(
+            f"{label}: digest list (warm)",
+            median_of(repeat, lambda: run_process([DIGEST, "list", "--week", WEEK], root)[0]),
+            "s",
+            None,
+        )
+    )
     peak = max(m for _, m in cold_runs + warm_runs) / 1024
     rows.append(Row(f"{label}: peak memory", peak, "MB", targets.get("memory")))
 
@@ -159,7 +185,15 @@ def bench_in_process(rows: list[Row], repeat: int, sizes: list[int], work: Path)
         render_issue(plan)
         value = median_of(repeat, lambda: _timed(lambda: render_issue(plan)))
         count = len(plan.selection.leads) + len(plan.selection.rail)
-        rows.append(Row(f"render + inline, {len(plan.selection.leads)} leads + {len(plan.selection.rail)} rail", value * 1000, "ms", 60.0, f"{count} stories"))
+        rows.append(
+            Row(
+                f"render + inline, {len(plan.selection.leads)} leads + {len(plan.selection.rail)} rail",
+                value * 1000,
+                "ms",
+                60.0,
+                f"{count} stories",
+            )
+        )
 
 
 def _timed(func: Callable[[], object]) -> float:
@@ -194,7 +228,13 @@ def main() -> int:
         work = Path(tmp)
         bench_sample(rows, repeat, work)
         for size in sizes:
-            bench_archive(rows, size, repeat if size < 100_000 else max(2, repeat // 2), work, targets.get(size, {"cold": 0, "warm": 0}))
+            bench_archive(
+                rows,
+                size,
+                repeat if size < 100_000 else max(2, repeat // 2),
+                work,
+                targets.get(size, {"cold": 0, "warm": 0}),
+            )
         bench_in_process(rows, repeat, sizes, work)
     print_table(rows)
     return 0

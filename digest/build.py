@@ -88,7 +88,9 @@ def plan_issue(config: Config, request: IssueRequest) -> Plan:
     content = request.content or config.content_dir
     loaded = load_articles(content, root=config.root, cache_dir=config.cache_dir)
     if request.strict and loaded.problems:
-        raise ContentError(f"{len(loaded.problems)} problem(s) in {display_path(content, config.root)}", loaded.problems)
+        raise ContentError(
+            f"{len(loaded.problems)} problem(s) in {display_path(content, config.root)}", loaded.problems
+        )
     # 3. The selection: window, categories, leads, rail.
     tz = ZoneInfo(spec.timezone or config.timezone)
     selection = select_issue(loaded.articles, spec, today=today, tz=tz)
@@ -214,7 +216,9 @@ def write_outputs(rendered: RenderedIssue, out_dir: Path) -> list[Path]:
                 os.replace(tmp, final)
     except OSError as exc:
         _discard(staged)
-        raise ExportError(f"cannot write the issue to {display_path(out_dir)}: {exc.strerror}; the previous build is untouched") from None
+        raise ExportError(
+            f"cannot write the issue to {display_path(out_dir)}: {exc.strerror}; the previous build is untouched"
+        ) from None
     except BaseException:
         _discard(staged)  # Ctrl-C while writing: no temporary file is left behind
         raise

@@ -30,24 +30,83 @@ app = typer.Typer(
 # --- the issue selectors, declared once and added to every issue command ------
 
 SELECTORS: list[tuple[str, Any, Any]] = [
-    ("issue", Optional[str], typer.Argument(None, help="Issue definition: a file, or a slug from issues/ (e.g. 2026-w48).", show_default=False)),
-    ("week", Optional[str], typer.Option(None, "--week", "-w", help="ISO week to cover, e.g. 2026-W48.", rich_help_panel="Selection")),
+    (
+        "issue",
+        Optional[str],
+        typer.Argument(
+            None, help="Issue definition: a file, or a slug from issues/ (e.g. 2026-w48).", show_default=False
+        ),
+    ),
+    (
+        "week",
+        Optional[str],
+        typer.Option(None, "--week", "-w", help="ISO week to cover, e.g. 2026-W48.", rich_help_panel="Selection"),
+    ),
     ("since", Optional[str], typer.Option(None, help="First day to cover (YYYY-MM-DD).", rich_help_panel="Selection")),
     ("until", Optional[str], typer.Option(None, help="Last day to cover (YYYY-MM-DD).", rich_help_panel="Selection")),
-    ("category", Optional[list[str]], typer.Option(None, "--category", "-c", help="Only these categories (repeatable, any case).", rich_help_panel="Selection")),
-    ("exclude", Optional[list[str]], typer.Option(None, "--exclude", "-x", help="Leave out these categories (repeatable).", rich_help_panel="Selection")),
-    ("leads", Optional[str], typer.Option(None, help="Number of lead stories, or article ids separated by commas.", rich_help_panel="Selection")),
+    (
+        "category",
+        Optional[list[str]],
+        typer.Option(
+            None, "--category", "-c", help="Only these categories (repeatable, any case).", rich_help_panel="Selection"
+        ),
+    ),
+    (
+        "exclude",
+        Optional[list[str]],
+        typer.Option(
+            None, "--exclude", "-x", help="Leave out these categories (repeatable).", rich_help_panel="Selection"
+        ),
+    ),
+    (
+        "leads",
+        Optional[str],
+        typer.Option(
+            None, help="Number of lead stories, or article ids separated by commas.", rich_help_panel="Selection"
+        ),
+    ),
     ("rail", Optional[int], typer.Option(None, help="Number of related-news items.", rich_help_panel="Selection")),
-    ("content", Optional[Path], typer.Option(None, help="Content folder (default: from digest.yaml, else seeds/).", rich_help_panel="Selection", show_default=False)),
+    (
+        "content",
+        Optional[Path],
+        typer.Option(
+            None,
+            help="Content folder (default: from digest.yaml, else seeds/).",
+            rich_help_panel="Selection",
+            show_default=False,
+        ),
+    ),
     ("title", Optional[str], typer.Option(None, help="Issue title.", rich_help_panel="Issue")),
     ("number", Optional[int], typer.Option(None, help="Issue number.", rich_help_panel="Issue")),
     ("date", Optional[str], typer.Option(None, "--date", help="Send date (YYYY-MM-DD).", rich_help_panel="Issue")),
     ("subject", Optional[str], typer.Option(None, help="Email subject.", rich_help_panel="Issue")),
-    ("preheader", Optional[str], typer.Option(None, help="Preview text shown beside the subject.", rich_help_panel="Issue")),
+    (
+        "preheader",
+        Optional[str],
+        typer.Option(None, help="Preview text shown beside the subject.", rich_help_panel="Issue"),
+    ),
     ("intro", Optional[str], typer.Option(None, help="The editor's intro (Markdown).", rich_help_panel="Issue")),
-    ("timezone", Optional[str], typer.Option(None, help="Time zone of the issue (IANA name).", rich_help_panel="Issue")),
-    ("utm", Optional[bool], typer.Option(None, "--utm/--no-utm", help="Add UTM parameters to article links.", rich_help_panel="Issue", show_default=False)),
-    ("strict", bool, typer.Option(False, "--strict", help="Treat any content problem as fatal.", rich_help_panel="Selection")),
+    (
+        "timezone",
+        Optional[str],
+        typer.Option(None, help="Time zone of the issue (IANA name).", rich_help_panel="Issue"),
+    ),
+    (
+        "utm",
+        Optional[bool],
+        typer.Option(
+            None,
+            "--utm/--no-utm",
+            help="Add UTM parameters to article links.",
+            rich_help_panel="Issue",
+            show_default=False,
+        ),
+    ),
+    (
+        "strict",
+        bool,
+        typer.Option(False, "--strict", help="Treat any content problem as fatal.", rich_help_panel="Selection"),
+    ),
     ("today", Optional[str], typer.Option(None, hidden=True, help="Pretend today is this date (for tests).")),
 ]
 
@@ -154,7 +213,10 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit.")] = None,
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit."),
+    ] = None,
 ) -> None:
     """Turn a folder of news articles into a weekly newsletter.
 
@@ -213,7 +275,9 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{plan.spec.title or 'Issue'} · {sel.window.label()} ({sel.window.since} to {sel.window.until})")
+    table = Table(
+        title=f"{plan.spec.title or 'Issue'} · {sel.window.label()} ({sel.window.since} to {sel.window.until})"
+    )
     for column in ("role", "date", "category", "title", "id"):
         table.add_column(column, overflow="fold")
     for role, articles in (("lead", sel.leads), ("rail", sel.rail)):
@@ -225,7 +289,9 @@ def list_command(
     for warning in sel.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if plan.problems:
-        print_problems(plan.problems, heading=f"{len(plan.problems)} problem(s) in the content; those files were skipped")
+        print_problems(
+            plan.problems, heading=f"{len(plan.problems)} problem(s) in the content; those files were skipped"
+        )
 
 
 @app.command("check")
@@ -235,9 +301,15 @@ def check_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a report.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Also check every link with a HEAD request.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each link with --online.")] = 10.0,
-    headroom: Annotated[int, typer.Option(help="Headroom under Gmail's clipping line for the ESP's link rewriting, in %.")] = 15,
-    esp: Annotated[Optional[str], typer.Option(help="Check the export for this ESP profile (its merge tags in place).")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every note, not only their count per rule.")] = False,
+    headroom: Annotated[
+        int, typer.Option(help="Headroom under Gmail's clipping line for the ESP's link rewriting, in %.")
+    ] = 15,
+    esp: Annotated[
+        Optional[str], typer.Option(help="Check the export for this ESP profile (its merge tags in place).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every note, not only their count per rule.")
+    ] = False,
 ) -> None:
     """Check the content and the built email: size, client support, accessibility, links, text, spam; exit 1 on errors.
 
@@ -276,9 +348,14 @@ def print_check_report(report: Any, verbose: bool) -> None:
             console.print(f"[bold {colour}]{mark} {rule}[/] ({len(findings)})")
             shown = findings if verbose else findings[:12]
             for f in shown:
-                console.print(f"    {escape(f.where)}: {escape(f.message)}" + (f"\n      [dim]fix: {escape(f.fix)}[/]" if f.fix else ""))
+                console.print(
+                    f"    {escape(f.where)}: {escape(f.message)}"
+                    + (f"\n      [dim]fix: {escape(f.fix)}[/]" if f.fix else "")
+                )
             if len(shown) < len(findings):
-                console.print(f"    [dim]… and {len(findings) - len(shown)} more (--verbose or --json lists them all)[/]")
+                console.print(
+                    f"    [dim]… and {len(findings) - len(shown)} more (--verbose or --json lists them all)[/]"
+                )
     figures = report.figures
     verdict = "failed" if report.errors else "ok"
     typer.echo(
@@ -293,9 +370,22 @@ def print_check_report(report: Any, verbose: bool) -> None:
 @issue_command
 def build_command(
     request: Any,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the outputs to (default: build/<issue>/).", show_default=False)] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Rebuild whenever an article, issue, template or the config changes.")] = False,
-    fit: Annotated[bool, typer.Option("--fit", help="Over Gmail's clipping line? Drop rail items from the end, then lead takeaways, until it fits.")] = False,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", "-o", help="Folder to write the outputs to (default: build/<issue>/).", show_default=False
+        ),
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Rebuild whenever an article, issue, template or the config changes.")
+    ] = False,
+    fit: Annotated[
+        bool,
+        typer.Option(
+            "--fit",
+            help="Over Gmail's clipping line? Drop rail items from the end, then lead takeaways, until it fits.",
+        ),
+    ] = False,
 ) -> None:
     """Build an issue: email.html, email.txt, email.mjml, web.html, email.eml and manifest.json.
 
@@ -313,11 +403,17 @@ def build_command(
     folder = out or default_out_dir(plan)
     write_outputs(rendered, folder)
     if plan.problems:
-        print_problems(plan.problems, heading=f"{len(plan.problems)} problem(s) in the content; those files were skipped")
+        print_problems(
+            plan.problems, heading=f"{len(plan.problems)} problem(s) in the content; those files were skipped"
+        )
     for warning in rendered.warnings:
         typer.echo(f"warning: {warning}", err=True)
     for item in dropped:
-        what = f"rail item {item['id']} ({item['title']})" if item["role"] == "rail" else f"takeaway {item['index'] + 1} of {item['id']}"
+        what = (
+            f"rail item {item['id']} ({item['title']})"
+            if item["role"] == "rail"
+            else f"takeaway {item['index'] + 1} of {item['id']}"
+        )
         typer.echo(f"fit: dropped {what}", err=True)
     sizes = rendered.manifest["sizes"]
     rail = len(plan.selection.rail) - sum(1 for item in dropped if item["role"] == "rail")
@@ -329,7 +425,11 @@ def build_command(
     if over > 0:
         from rich.console import Console
 
-        advice = "even --fit cannot cut enough: lower `leads:`" if fit else "build with --fit to drop rail items and trim takeaways until it fits"
+        advice = (
+            "even --fit cannot cut enough: lower `leads:`"
+            if fit
+            else "build with --fit to drop rail items and trim takeaways until it fits"
+        )
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[bold red]over Gmail's clipping line:[/] email.html is {over:,} bytes over {rendered.manifest['gmail_clip_bytes']:,}; "
             f"Gmail will clip it, hiding the end of the issue and its unsubscribe link. Fix: {advice}."
@@ -353,7 +453,9 @@ def watch_build(config: Any, request: Any, out: Optional[Path]) -> None:
             typer.echo("build failed; the last good build is kept. Watching for changes…", err=True)
         else:
             size = state.rendered.manifest["sizes"]["email.html"]
-            typer.echo(f"built {state.rendered.slug} (email.html {size:,} bytes). Watching for changes… (Ctrl-C to stop)")
+            typer.echo(
+                f"built {state.rendered.slug} (email.html {size:,} bytes). Watching for changes… (Ctrl-C to stop)"
+            )
 
     previewer = Previewer(config.root, request)
     stop = threading.Event()
@@ -367,7 +469,9 @@ def watch_build(config: Any, request: Any, out: Optional[Path]) -> None:
 @issue_command
 def preview_command(
     request: Any,
-    host: Annotated[str, typer.Option(help="Address to listen on. Anything but loopback exposes your drafts.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on. Anything but loopback exposes your drafts.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the preview in a browser.")] = True,
 ) -> None:
@@ -433,9 +537,22 @@ def init_command(
 @issue_command
 def export_command(
     request: Any,
-    esp: Annotated[str, typer.Option(help="ESP profile: generic, mailchimp, listmonk, buttondown, sendgrid, or one from digest.yaml.")] = "generic",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="html (a folder of files), eml, or zip (html, txt, eml, manifest).")] = "zip",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write (default: build/<issue>/export-<esp>/ or build/<issue>/<issue>-<esp>.<format>).", show_default=False)] = None,
+    esp: Annotated[
+        str,
+        typer.Option(help="ESP profile: generic, mailchimp, listmonk, buttondown, sendgrid, or one from digest.yaml."),
+    ] = "generic",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="html (a folder of files), eml, or zip (html, txt, eml, manifest).")
+    ] = "zip",
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write (default: build/<issue>/export-<esp>/ or build/<issue>/<issue>-<esp>.<format>).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export an issue for an email service provider, with its merge tags and UTM links.
 
@@ -461,11 +578,19 @@ def export_command(
 @issue_command
 def send_command(
     request: Any,
-    to: Annotated[Optional[list[str]], typer.Option("--to", help="Send a test to these addresses (repeatable).")] = None,
-    recipients_file: Annotated[Optional[Path], typer.Option("--list", help="CSV with an email column and merge fields (first_name, name).")] = None,
+    to: Annotated[
+        Optional[list[str]], typer.Option("--to", help="Send a test to these addresses (repeatable).")
+    ] = None,
+    recipients_file: Annotated[
+        Optional[Path], typer.Option("--list", help="CSV with an email column and merge fields (first_name, name).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get the issue; send nothing.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Send again to recipients the ledger says already got it.")] = False,
-    rate: Annotated[Optional[float], typer.Option(help="At most this many messages per second (default: smtp.rate, else 5).")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send again to recipients the ledger says already got it.")
+    ] = False,
+    rate: Annotated[
+        Optional[float], typer.Option(help="At most this many messages per second (default: smtp.rate, else 5).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Send an issue over SMTP: a test to --to, or one message per subscriber in --list.
@@ -484,7 +609,9 @@ def send_command(
         raise typer.BadParameter("give either --to ADDRESS... or --list FILE.csv", param_hint="--to/--list")
     config = config_here()
     with reporting():
-        recipients, invalid = recipients_from_csv(recipients_file) if recipients_file else recipients_from_addresses(to or [])
+        recipients, invalid = (
+            recipients_from_csv(recipients_file) if recipients_file else recipients_from_addresses(to or [])
+        )
         settings = smtp_settings(config.smtp)
         if rate is not None and rate > 0:
             settings = dataclasses.replace(settings, rate=rate)
@@ -494,7 +621,15 @@ def send_command(
             if not as_json:
                 typer.echo(f"{status}: {email}")
 
-        report = send_issue(plan, recipients, settings, kind="list" if recipients_file else "test", dry_run=dry_run, force=force, progress=progress)
+        report = send_issue(
+            plan,
+            recipients,
+            settings,
+            kind="list" if recipients_file else "test",
+            dry_run=dry_run,
+            force=force,
+            progress=progress,
+        )
     report.invalid = invalid
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -508,7 +643,10 @@ def send_command(
         for email, reason in report.failed:
             typer.echo(f"failed: {email}: {reason}", err=True)
         if report.not_attempted:
-            typer.echo(f"not attempted: {', '.join(report.not_attempted)}; run the same command again to send to them", err=True)
+            typer.echo(
+                f"not attempted: {', '.join(report.not_attempted)}; run the same command again to send to them",
+                err=True,
+            )
         typer.echo(f"sent: {len(report.sent)}; failed: {len(report.failed)}; ledger: {report.ledger}")
     if report.failed or report.not_attempted:
         raise typer.Exit(1)
@@ -516,8 +654,18 @@ def send_command(
 
 @app.command("site")
 def site_command(
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the archive to (default: build/_site/).", show_default=False)] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Public address of the archive (default: links.website from digest.yaml).", show_default=False)] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Folder to write the archive to (default: build/_site/).", show_default=False),
+    ] = None,
+    base_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--base-url",
+            help="Public address of the archive (default: links.website from digest.yaml).",
+            show_default=False,
+        ),
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat any content problem as fatal.")] = False,
 ) -> None:
     """Build a static web archive of every issue: issue and category pages, an Atom feed and a sitemap.
@@ -533,7 +681,9 @@ def site_command(
     with reporting():
         report = build_site(config, folder, base_url, strict=strict)
     if report.problems:
-        print_problems(report.problems, heading=f"{len(report.problems)} problem(s) in the content; those files were skipped")
+        print_problems(
+            report.problems, heading=f"{len(report.problems)} problem(s) in the content; those files were skipped"
+        )
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(
@@ -544,16 +694,62 @@ def site_command(
 
 @app.command("import")
 def import_command(
-    sources: Annotated[list[str], typer.Argument(help="Feeds (RSS, Atom, JSON Feed) and article pages like the seed: files or http(s) URLs.", show_default=False)],
-    into: Annotated[Optional[Path], typer.Option("--into", help="Folder for the new article files, by default <content>/imported/.", show_default=False)] = None,
-    content: Annotated[Optional[Path], typer.Option(help="Content folder to check for duplicates, by default the one in digest.yaml.", show_default=False)] = None,
-    category_map: Annotated[Optional[Path], typer.Option("--category-map", help="YAML file mapping feed categories to yours, e.g. `AI: Artificial Intelligence`.", show_default=False)] = None,
-    default_category: Annotated[str, typer.Option("--default-category", help="Category of entries that have none.")] = "News",
-    since: Annotated[Optional[str], typer.Option(help="Skip entries dated before this day (YYYY-MM-DD).", show_default=False)] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="Address of an article page that has no link of its own (one page at a time).", show_default=False)] = None,
-    page_date: Annotated[Optional[str], typer.Option("--date", help="Date of article pages that carry none (YYYY-MM-DD or ISO datetime); by default the import date.", show_default=False)] = None,
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Feeds (RSS, Atom, JSON Feed) and article pages like the seed: files or http(s) URLs.",
+            show_default=False,
+        ),
+    ],
+    into: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--into", help="Folder for the new article files, by default <content>/imported/.", show_default=False
+        ),
+    ] = None,
+    content: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Content folder to check for duplicates, by default the one in digest.yaml.", show_default=False
+        ),
+    ] = None,
+    category_map: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--category-map",
+            help="YAML file mapping feed categories to yours, e.g. `AI: Artificial Intelligence`.",
+            show_default=False,
+        ),
+    ] = None,
+    default_category: Annotated[
+        str, typer.Option("--default-category", help="Category of entries that have none.")
+    ] = "News",
+    since: Annotated[
+        Optional[str], typer.Option(help="Skip entries dated before this day (YYYY-MM-DD).", show_default=False)
+    ] = None,
+    url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--url",
+            help="Address of an article page that has no link of its own (one page at a time).",
+            show_default=False,
+        ),
+    ] = None,
+    page_date: Annotated[
+        Optional[str],
+        typer.Option(
+            "--date",
+            help="Date of article pages that carry none (YYYY-MM-DD or ISO datetime); by default the import date.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be imported; write nothing.")] = False,
-    update: Annotated[bool, typer.Option("--update", help="Rewrite imported files whose entry changed at the source, unless you edited them.")] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update", help="Rewrite imported files whose entry changed at the source, unless you edited them."
+        ),
+    ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for a URL.")] = 20.0,
     max_size: Annotated[float, typer.Option("--max-size", help="Largest feed or page to read, in MB.")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -611,8 +807,17 @@ def import_command(
         from rich.table import Table
         from rich.text import Text
 
-        colours = {"added": "green", "updated": "cyan", "changed": "yellow", "duplicate": "dim", "skipped": "dim", "failed": "red"}
-        table = Table(title=Text(f"import into {report.into}" + (" (dry run: nothing written)" if report.dry_run else "")))
+        colours = {
+            "added": "green",
+            "updated": "cyan",
+            "changed": "yellow",
+            "duplicate": "dim",
+            "skipped": "dim",
+            "failed": "red",
+        }
+        table = Table(
+            title=Text(f"import into {report.into}" + (" (dry run: nothing written)" if report.dry_run else ""))
+        )
         for column in ("status", "title", "file or reason"):
             table.add_column(column, overflow="fold")
         for item in report.items:
@@ -621,9 +826,13 @@ def import_command(
         Console(highlight=False).print(table)
         problems = report.problems()
         if problems:
-            failed = f"{counts['failed_sources']} source(s) and {counts['failed']} entry(ies) failed; the rest was imported"
+            failed = (
+                f"{counts['failed_sources']} source(s) and {counts['failed']} entry(ies) failed; the rest was imported"
+            )
             print_problems(problems, heading=None if report.ok else failed)
-        summary = ", ".join(f"{counts[s]} {s}" for s in ("added", "updated", "changed", "duplicate", "skipped", "failed"))
+        summary = ", ".join(
+            f"{counts[s]} {s}" for s in ("added", "updated", "changed", "duplicate", "skipped", "failed")
+        )
         typer.echo(("dry run, nothing written: " if report.dry_run else f"imported into {report.into}: ") + summary)
     if not report.ok:
         raise typer.Exit(1)

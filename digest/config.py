@@ -173,11 +173,15 @@ def load_config(start: Path | None = None) -> Config:
             data = read_yaml(path.read_text(encoding="utf-8-sig")) or {}
         except Exception as exc:  # YAML or decoding errors alike
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ConfigError(f"{shown} cannot be read", [Problem(shown, "", f"is not valid YAML: {reason}", "fix the syntax")]) from None
+            raise ConfigError(
+                f"{shown} cannot be read", [Problem(shown, "", f"is not valid YAML: {reason}", "fix the syntax")]
+            ) from None
     else:
         data = table
     if not isinstance(data, dict):
-        raise ConfigError(f"{shown} is not a mapping", [Problem(shown, "", "is not a mapping of settings", "write `name: ...`")])
+        raise ConfigError(
+            f"{shown} is not a mapping", [Problem(shown, "", "is not a mapping of settings", "write `name: ...`")]
+        )
     return parse_config(data, path.parent, shown)
 
 
@@ -218,8 +222,12 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
             values[key] = str(links[key]).strip()
     for key in ("website", "view_online", "unsubscribe", "preferences"):
         url = values.get(key, getattr(Config, key))
-        if not re.match(r"^https?://\S+$", url) and not (key in ("unsubscribe", "preferences") and url.startswith("mailto:")):
-            problems.append(Problem(shown, f"links.{key}", f"{url!r} is not an http(s) URL", "use a full https:// address"))
+        if not re.match(r"^https?://\S+$", url) and not (
+            key in ("unsubscribe", "preferences") and url.startswith("mailto:")
+        ):
+            problems.append(
+                Problem(shown, f"links.{key}", f"{url!r} is not an http(s) URL", "use a full https:// address")
+            )
     for key in ("sender_email", "reply_to"):
         if values.get(key) and not EMAIL.match(values[key]):
             field_name = "sender.email" if key == "sender_email" else key
@@ -232,27 +240,57 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
     if utm is not None:
         known_utm = {"source", "medium", "campaign", "content", "term"}
         if not isinstance(utm, dict) or not all(isinstance(v, str) and v.strip() for v in utm.values()):
-            problems.append(Problem(shown, "utm", "must map source/medium/campaign to text", "write `utm: {source: newsletter, medium: email}`"))
+            problems.append(
+                Problem(
+                    shown,
+                    "utm",
+                    "must map source/medium/campaign to text",
+                    "write `utm: {source: newsletter, medium: email}`",
+                )
+            )
         else:
             for key in utm:
                 if key not in known_utm:
-                    problems.append(Problem(shown, f"utm.{key}", "is not a UTM parameter", "use source, medium, campaign, content or term"))
+                    problems.append(
+                        Problem(
+                            shown,
+                            f"utm.{key}",
+                            "is not a UTM parameter",
+                            "use source, medium, campaign, content or term",
+                        )
+                    )
             values["utm"] = {str(k): str(v).strip() for k, v in utm.items() if k in known_utm}
     profiles = data.get("esp_profiles")
     if profiles is not None:
         tag_keys = {"unsubscribe", "preferences", "view_online", "first_name"}
         if not isinstance(profiles, dict):
-            problems.append(Problem(shown, "esp_profiles", "must map profile names to their merge tags", "see README: Export"))
+            problems.append(
+                Problem(shown, "esp_profiles", "must map profile names to their merge tags", "see README: Export")
+            )
         else:
             values["esp_profiles"] = {}
             for profile_name, tags in profiles.items():
                 where = f"esp_profiles.{profile_name}"
                 if not isinstance(tags, dict) or not tags.get("unsubscribe"):
-                    problems.append(Problem(shown, where, "needs at least an `unsubscribe` merge tag", "write `unsubscribe: '*|UNSUB|*'`"))
+                    problems.append(
+                        Problem(
+                            shown,
+                            where,
+                            "needs at least an `unsubscribe` merge tag",
+                            "write `unsubscribe: '*|UNSUB|*'`",
+                        )
+                    )
                     continue
                 unknown = set(map(str, tags)) - tag_keys
                 if unknown:
-                    problems.append(Problem(shown, f"{where}.{sorted(unknown)[0]}", "is not a merge tag name", "use " + ", ".join(sorted(tag_keys))))
+                    problems.append(
+                        Problem(
+                            shown,
+                            f"{where}.{sorted(unknown)[0]}",
+                            "is not a merge tag name",
+                            "use " + ", ".join(sorted(tag_keys)),
+                        )
+                    )
                 values["esp_profiles"][str(profile_name)] = {str(k): str(v) for k, v in tags.items() if k in tag_keys}
     smtp = data.get("smtp")
     if smtp is not None:
@@ -261,10 +299,23 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
         else:
             if "password" in smtp:
                 problems.append(
-                    Problem(shown, "smtp.password", "keeps a secret in a file that is likely committed", "set DIGEST_SMTP_PASSWORD instead", severity="warning")
+                    Problem(
+                        shown,
+                        "smtp.password",
+                        "keeps a secret in a file that is likely committed",
+                        "set DIGEST_SMTP_PASSWORD instead",
+                        severity="warning",
+                    )
                 )
             if smtp.get("security", "starttls") not in ("starttls", "tls", "none"):
-                problems.append(Problem(shown, "smtp.security", f"{smtp.get('security')!r} is not starttls, tls or none", "write `security: starttls`"))
+                problems.append(
+                    Problem(
+                        shown,
+                        "smtp.security",
+                        f"{smtp.get('security')!r} is not starttls, tls or none",
+                        "write `security: starttls`",
+                    )
+                )
             if "port" in smtp and not isinstance(smtp["port"], int):
                 problems.append(Problem(shown, "smtp.port", "must be a number", "write e.g. `port: 587`"))
             values["smtp"] = dict(smtp)
@@ -274,7 +325,14 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
             width = logo.get("width", 160)
             values["logo"] = Logo(str(logo["src"]), str(logo["alt"]), width if isinstance(width, int) else 160)
         else:
-            problems.append(Problem(shown, "logo", "needs an https `src` and an `alt` text", "write `logo: {src: https://..., alt: ...}`"))
+            problems.append(
+                Problem(
+                    shown,
+                    "logo",
+                    "needs an https `src` and an `alt` text",
+                    "write `logo: {src: https://..., alt: ...}`",
+                )
+            )
     colors = data.get("colors") or {}
     if not isinstance(colors, dict):
         problems.append(Problem(shown, "colors", "must be a mapping with light/dark", "write `colors: {light: {...}}`"))
@@ -288,9 +346,20 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
         changes = {}
         for name, colour in given.items():
             if name not in known:
-                problems.append(Problem(shown, f"colors.{mode}.{name}", "is not a palette colour", "use one of " + ", ".join(sorted(known))))
+                problems.append(
+                    Problem(
+                        shown,
+                        f"colors.{mode}.{name}",
+                        "is not a palette colour",
+                        "use one of " + ", ".join(sorted(known)),
+                    )
+                )
             elif not isinstance(colour, str) or not HEX_COLOUR.match(colour):
-                problems.append(Problem(shown, f"colors.{mode}.{name}", f"{colour!r} is not #rrggbb", "write e.g. '#1a1d21' (quoted)"))
+                problems.append(
+                    Problem(
+                        shown, f"colors.{mode}.{name}", f"{colour!r} is not #rrggbb", "write e.g. '#1a1d21' (quoted)"
+                    )
+                )
             else:
                 changes[name] = colour.lower()
         palette = replace(default, **changes)
@@ -299,7 +368,13 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
             ratio = contrast_ratio(fg, bg)
             if ratio < 4.5:
                 problems.append(
-                    Problem(shown, f"colors.{mode}.{role}", f"contrast {ratio:.2f}:1 is below 4.5:1", "pick a darker or lighter colour", severity="warning")
+                    Problem(
+                        shown,
+                        f"colors.{mode}.{role}",
+                        f"contrast {ratio:.2f}:1 is below 4.5:1",
+                        "pick a darker or lighter colour",
+                        severity="warning",
+                    )
                 )
     if "timezone" in values:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -307,7 +382,9 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
         try:
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(Problem(shown, "timezone", f"{values['timezone']!r} is not a time zone", "use an IANA name such as UTC"))
+            problems.append(
+                Problem(shown, "timezone", f"{values['timezone']!r} is not a time zone", "use an IANA name such as UTC")
+            )
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(f"{shown} has {len(errors)} problem(s)", problems)

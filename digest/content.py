@@ -244,7 +244,15 @@ def ascii_url(url: str) -> str:
             host = quote(parts.hostname)
         netloc = netloc.replace(parts.hostname, host) if parts.hostname in netloc else host
     safe = "/:@!$&'()*+,;=-._~%?#[]"
-    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=safe), quote(parts.query, safe=safe), quote(parts.fragment, safe=safe)))
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=safe),
+            quote(parts.query, safe=safe),
+            quote(parts.fragment, safe=safe),
+        )
+    )
 
 
 def parse_url(value: Any, field: str = "url") -> str:
@@ -254,7 +262,9 @@ def parse_url(value: Any, field: str = "url") -> str:
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unbalanced "[" in the host
-        raise _Invalid(field, f"{url[:200]!r} is not a valid URL ({exc})", "use a full address starting with https://") from None
+        raise _Invalid(
+            field, f"{url[:200]!r} is not a valid URL ({exc})", "use a full address starting with https://"
+        ) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise _Invalid(field, f"{url!r} is not an http(s) URL", "use a full address starting with https://")
     if _URL_UNSAFE.search(url):
@@ -402,7 +412,11 @@ def check_size(data: Any, limit: int = MAX_YAML_NODES) -> None:
         node = stack.pop()
         seen += 1
         if seen > limit:
-            raise _Invalid("", f"expands to more than {limit:,} values (YAML aliases?)", "write the values out; do not nest aliases")
+            raise _Invalid(
+                "",
+                f"expands to more than {limit:,} values (YAML aliases?)",
+                "write the values out; do not nest aliases",
+            )
         if isinstance(node, dict):
             stack.extend(node.keys())
             stack.extend(node.values())
@@ -505,7 +519,11 @@ def read_and_parse(path: str, shown: str) -> tuple[Article | None, list[Problem]
     except OSError as exc:
         return None, [Problem(shown, "", f"cannot be read: {exc.strerror}", "check its permissions")]
     if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(shown, "", "is too large to be an article", f"keep article files under {MAX_FILE_BYTES // 1_000_000} MB")]
+        return None, [
+            Problem(
+                shown, "", "is too large to be an article", f"keep article files under {MAX_FILE_BYTES // 1_000_000} MB"
+            )
+        ]
     return parse_article(raw, Path(path), shown)
 
 
@@ -639,7 +657,12 @@ class ContentCache:
                 return int(self.handle.write(data))
 
         def header(checksum: str) -> bytes:
-            return b" ".join([self.MAGIC, str(LOADER_VERSION).encode(), sys.version.split()[0].encode(), checksum.encode()]) + b"\n"
+            return (
+                b" ".join(
+                    [self.MAGIC, str(LOADER_VERSION).encode(), sys.version.split()[0].encode(), checksum.encode()]
+                )
+                + b"\n"
+            )
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -705,18 +728,22 @@ def load_articles(folder: Path, *, root: Path | None = None, cache_dir: Path | N
             # Folders that are links are never walked into, so only a file can lead outside.
             if os.path.islink(path) and not os.path.realpath(path).startswith(base + os.sep):
                 fix = "copy the file into the content folder instead of linking to it"
-                listed.append((rel, shown, None, [Problem(shown, "", "links outside the content folder; skipped", fix)]))
+                listed.append(
+                    (rel, shown, None, [Problem(shown, "", "links outside the content folder; skipped", fix)])
+                )
                 continue
         except OSError as exc:
-            listed.append((rel, shown, None, [Problem(shown, "", f"cannot be read: {exc.strerror}", "check its permissions")]))
+            listed.append(
+                (rel, shown, None, [Problem(shown, "", f"cannot be read: {exc.strerror}", "check its permissions")])
+            )
             continue
-        key = (info.st_size, info.st_mtime_ns)
+        stamp = (info.st_size, info.st_mtime_ns)
         hit = previous.get(rel)
-        if hit is not None and hit[:2] == key:
+        if hit is not None and hit[:2] == stamp:
             cache.entries[rel] = hit
         else:
             to_parse.append((path, shown))
-        listed.append((rel, shown, key, None))
+        listed.append((rel, shown, stamp, None))
     # 2. Parse what changed (in parallel when there is a lot of it).
     parsed = parse_files(to_parse)
     if to_parse:
@@ -873,7 +900,9 @@ def _timezone_name(value: Any) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _Invalid("timezone", f"{name!r} is not a known time zone", "use an IANA name such as Europe/Berlin or UTC") from None
+        raise _Invalid(
+            "timezone", f"{name!r} is not a known time zone", "use an IANA name such as Europe/Berlin or UTC"
+        ) from None
     return name
 
 

@@ -99,7 +99,10 @@ def profile_for(name: str, config: Config) -> EspProfile:
         profile = BUILTIN_PROFILES[name]
     else:
         known = ", ".join(sorted(set(BUILTIN_PROFILES) | set(config.esp_profiles)))
-        raise UsageError(f"unknown ESP profile {name!r}", [Problem("--esp", "", f"{name!r} is not a profile", f"use one of: {known}")])
+        raise UsageError(
+            f"unknown ESP profile {name!r}",
+            [Problem("--esp", "", f"{name!r} is not a profile", f"use one of: {known}")],
+        )
     return profile
 
 
@@ -111,7 +114,9 @@ def resolve_tags(profile: EspProfile, view_online_url: str, fallback: str) -> di
     }
 
 
-def apply_tags(rendered: RenderedIssue, values: Mapping[str, str], *, html_escape_values: bool = False) -> dict[str, bytes]:
+def apply_tags(
+    rendered: RenderedIssue, values: Mapping[str, str], *, html_escape_values: bool = False
+) -> dict[str, bytes]:
     """email.html and email.txt with every merge stand-in replaced by `values`.
 
     ESP tags go in as they are (`html_escape_values=False`); real per-recipient
@@ -169,7 +174,9 @@ def write_export(rendered: RenderedIssue, fmt: str, out: Path) -> list[Path]:
     from digest.build import atomic_write, write_outputs
 
     if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}", [Problem("--format", "", f"{fmt!r} is not a format", "use html, eml or zip")])
+        raise UsageError(
+            f"unknown format {fmt!r}", [Problem("--format", "", f"{fmt!r} is not a format", "use html, eml or zip")]
+        )
     if fmt == "html":
         return write_outputs(rendered, out)
     data = rendered.files["email.eml"] if fmt == "eml" else zip_bundle(rendered)

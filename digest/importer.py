@@ -784,10 +784,11 @@ def read_source(source: str, fetched: Fetched, options: ReadOptions) -> ParsedSo
 def sniff(data: bytes, content_type: str | None = None) -> str:
     """What a source is, from its first bytes: `json`, `xml` (a feed), `html` or `text`."""
     head = data[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head.decode("utf-16", errors="ignore")
-    else:
-        text = head.decode("latin-1")
+    text = (
+        head.decode("utf-16", errors="ignore")
+        if head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        else head.decode("latin-1")
+    )
     text = text.lstrip("\ufeff\xef\xbb\xbf \t\r\n")
     if text.startswith(("{", "[")):
         return "json"
@@ -842,9 +843,13 @@ def read_xml_feed(source: str, fetched: Fetched, options: ReadOptions) -> Parsed
     if fetched.content_type:
         headers["content-type"] = fetched.content_type
     try:
-        parsed = feedparser.parse(fetched.data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True)
-    except Exception as exc:  # feedparser itself fails on some malformed encodings (found by fuzz/fuzz_page.py)
-        raise _source_error(source, f"cannot be read as a feed ({type(exc).__name__})", "check that it is an RSS or Atom feed") from None
+        parsed = feedparser.parse(
+            fetched.data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
+        )
+    except Exception as error:  # feedparser itself fails on some malformed encodings (found by fuzz/fuzz_page.py)
+        raise _source_error(
+            source, f"cannot be read as a feed ({type(error).__name__})", "check that it is an RSS or Atom feed"
+        ) from None
     warnings: list[str] = []
     version = parsed.get("version") or ""
     if parsed.get("bozo"):

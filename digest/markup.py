@@ -23,7 +23,9 @@ URL_SCHEMES = {"http", "https", "mailto"}
 # Bidi overrides/isolates and zero-width characters: invisible, and able to
 # make a link or a name read differently from what it is.
 # Control characters (other than tab and newline) are invalid in XML, so in MJML too.
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def clean_invisible(text: str) -> str:

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -168,7 +167,7 @@ def page(title: str, body: str, script: str = "") -> bytes:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)} · digest preview</title><style>{PREVIEW_CSS}</style></head>"
         f"<body>{body}{f'<script>{script}</script>' if script else ''}</body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 PREVIEW_CSS = """
@@ -284,9 +283,14 @@ def index_page(previewer: Previewer) -> bytes:
 
 def issue_page(slug: str, state: IssueState) -> bytes:
     def buttons(key: str, options: Iterable[tuple[str, str]]) -> str:
-        return "<div class='group' role='group'>" + "".join(
-            f"<button type='button' data-key='{key}' data-value='{value}'>{label}</button>" for value, label in options
-        ) + "</div>"
+        return (
+            "<div class='group' role='group'>"
+            + "".join(
+                f"<button type='button' data-key='{key}' data-value='{value}'>{label}</button>"
+                for value, label in options
+            )
+            + "</div>"
+        )
 
     controls = (
         buttons("view", [("email", "Email"), ("text", "Text"), ("web", "Web"), ("manifest", "Manifest")])
@@ -302,7 +306,9 @@ def issue_page(slug: str, state: IssueState) -> bytes:
         "<div id='stage'><iframe id='frame' title='Issue preview'></iframe></div>"
     )
     markup = page(slug, body, ISSUE_SCRIPT)
-    return markup.replace(b"<body>", f"<body data-slug='{html.escape(slug)}' data-version='{state.version}'>".encode(), 1)
+    return markup.replace(
+        b"<body>", f"<body data-slug='{html.escape(slug)}' data-version='{state.version}'>".encode(), 1
+    )
 
 
 def manifest_page(slug: str, state: IssueState) -> bytes:
@@ -392,7 +398,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return 200, "text/html; charset=utf-8", issue_page(slug, state)
         if action == "status":
             problems = state.rendered.manifest["problems"] if state.rendered else []
-            data = {"version": state.version, "error": state.error, "problems": problems, "has_build": state.rendered is not None}
+            data = {
+                "version": state.version,
+                "error": state.error,
+                "problems": problems,
+                "has_build": state.rendered is not None,
+            }
             return 200, "application/json", json.dumps(data).encode()
         if action == "manifest":
             return 200, "text/html; charset=utf-8", manifest_page(slug, state)

@@ -70,7 +70,9 @@ def init_newsletter(target: Path, name: str, today: date) -> list[Path]:
         problem = Problem(display_path(target), "", "already exists and is not empty", "choose a new folder name")
         raise UsageError(f"{display_path(target)} already exists", [problem])
     if any(ch in name for ch in "\r\n") or not name.strip():
-        raise UsageError("invalid name", [Problem("--name", "", "must be one non-empty line", "pass --name 'My Newsletter'")])
+        raise UsageError(
+            "invalid name", [Problem("--name", "", "must be one non-empty line", "pass --name 'My Newsletter'")]
+        )
     year, week, _ = today.isocalendar()
     names = "\n".join(f"  {p.name}" for p in sorted(BUNDLED_TEMPLATES.glob("*.j2")))
     files = {

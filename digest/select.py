@@ -102,7 +102,12 @@ def select_issue(articles: Sequence[Article], spec: IssueSpec, *, today: date, t
         missing = [i for i in spec.leads if i not in by_id]
         if missing:
             known = ", ".join(a.id for a in ranked[:8])
-            problem = Problem(spec.path or "issue", "leads", f"no article with id {', '.join(missing)}", f"ids in this window: {known}")
+            problem = Problem(
+                spec.path or "issue",
+                "leads",
+                f"no article with id {', '.join(missing)}",
+                f"ids in this window: {known}",
+            )
             raise ContentError(f"unknown lead id {', '.join(missing)}", [problem])
         chosen = [by_id[i] for i in spec.leads]
         for article in chosen:

@@ -63,13 +63,19 @@ def smtp_settings(config_smtp: Mapping[str, Any], env: Mapping[str, str] | None 
             merged[key] = value
     security = str(merged.get("security", "starttls")).lower()
     if security not in ("starttls", "tls", "none"):
-        raise UsageError("bad SMTP security", [Problem(ENV_PREFIX + "SECURITY", "", f"{security!r} is not starttls, tls or none", "use starttls")])
+        raise UsageError(
+            "bad SMTP security",
+            [Problem(ENV_PREFIX + "SECURITY", "", f"{security!r} is not starttls, tls or none", "use starttls")],
+        )
     try:
         port = int(merged.get("port", 465 if security == "tls" else 587))
         rate = float(merged.get("rate", 5.0))
         timeout = float(merged.get("timeout", 30.0))
     except ValueError:
-        raise UsageError("bad SMTP setting", [Problem("smtp", "port/rate/timeout", "must be numbers", "check digest.yaml and DIGEST_SMTP_*")]) from None
+        raise UsageError(
+            "bad SMTP setting",
+            [Problem("smtp", "port/rate/timeout", "must be numbers", "check digest.yaml and DIGEST_SMTP_*")],
+        ) from None
     return SmtpSettings(
         host=str(merged.get("host", "localhost")),
         port=port,
@@ -116,11 +122,16 @@ def recipients_from_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {shown}", [Problem(shown, "", f"cannot be read: {exc}", "give a UTF-8 CSV file")]) from None
+        raise UsageError(
+            f"cannot read {shown}", [Problem(shown, "", f"cannot be read: {exc}", "give a UTF-8 CSV file")]
+        ) from None
     reader = csv.DictReader(text.splitlines())
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     if "email" not in fields:
-        raise UsageError(f"{shown} has no email column", [Problem(shown, "email", "column is missing", "add a header row: email,first_name")])
+        raise UsageError(
+            f"{shown} has no email column",
+            [Problem(shown, "email", "column is missing", "add a header row: email,first_name")],
+        )
     out: list[Recipient] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -128,10 +139,22 @@ def recipients_from_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
         clean = {str(k).strip().lower(): " ".join(str(v or "").split()) for k, v in row.items() if k is not None}
         address = clean.pop("email", "")
         if not valid_address(address):
-            problems.append(Problem(f"{shown}:{line}", "email", f"{address!r} is not an email address; skipped", "fix or remove the row"))
+            problems.append(
+                Problem(
+                    f"{shown}:{line}", "email", f"{address!r} is not an email address; skipped", "fix or remove the row"
+                )
+            )
             continue
         if address.lower() in seen:
-            problems.append(Problem(f"{shown}:{line}", "email", f"{address} is listed twice; sent once", "remove the duplicate row", "warning"))
+            problems.append(
+                Problem(
+                    f"{shown}:{line}",
+                    "email",
+                    f"{address} is listed twice; sent once",
+                    "remove the duplicate row",
+                    "warning",
+                )
+            )
             continue
         seen.add(address.lower())
         out.append(Recipient(address, clean))
@@ -158,7 +181,9 @@ class Ledger:
         return out
 
     def delivered(self) -> set[str]:
-        return {e["email"].lower() for e in self.entries() if e.get("status") == "sent" and e.get("kind", "list") == "list"}
+        return {
+            e["email"].lower() for e in self.entries() if e.get("status") == "sent" and e.get("kind", "list") == "list"
+        }
 
     def record(self, entry: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +239,11 @@ class PreparedIssue:
     def values_for(self, recipient: Recipient) -> dict[str, str]:
         config = self.plan.config
         email = quote(recipient.email, safe="@")
-        first = recipient.fields.get("first_name") or recipient.fields.get("name", "").split(" ")[0] or config.first_name_fallback
+        first = (
+            recipient.fields.get("first_name")
+            or recipient.fields.get("name", "").split(" ")[0]
+            or config.first_name_fallback
+        )
         return {
             "unsubscribe": config.unsubscribe.replace("{email}", email),
             "preferences": config.preferences.replace("{email}", email),
@@ -247,7 +276,9 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
     context = ssl.create_default_context(cafile=settings.cafile) if settings.security != "none" else None
     try:
         if settings.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
             if settings.security == "starttls":
@@ -255,10 +286,14 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
         if settings.username:
             client.login(settings.username, settings.password or "")
     except smtplib.SMTPAuthenticationError:
-        raise ExportError(f"the SMTP server {settings.host}:{settings.port} refused the login for {settings.username!r}") from None
+        raise ExportError(
+            f"the SMTP server {settings.host}:{settings.port} refused the login for {settings.username!r}"
+        ) from None
     except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
         reason = str(exc).replace(settings.password or "\0", "***") if settings.password else str(exc)
-        raise ExportError(f"cannot connect to {settings.host}:{settings.port} ({settings.security}): {reason}") from None
+        raise ExportError(
+            f"cannot connect to {settings.host}:{settings.port} ({settings.security}): {reason}"
+        ) from None
     return client
 
 
@@ -295,7 +330,12 @@ def send_issue(
             if index:
                 sleep(1.0 / settings.rate)
             message = prepared.message_for(recipient)
-            entry = {"email": recipient.email, "kind": kind, "issue": prepared.slug, "message_id": message["Message-ID"]}
+            entry = {
+                "email": recipient.email,
+                "kind": kind,
+                "issue": prepared.slug,
+                "message_id": message["Message-ID"],
+            }
             try:
                 client.send_message(message, from_addr=sender, to_addrs=[recipient.email])
             except smtplib.SMTPRecipientsRefused as exc:

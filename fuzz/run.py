@@ -43,7 +43,10 @@ def main() -> int:
                 print(result.stderr[-6000:], file=sys.stderr)
                 print(f"{target}: CRASH (exit {result.returncode})", file=sys.stderr)
                 return 1
-            runs = next((line.split()[-1] for line in result.stderr.splitlines() if "stat::number_of_executed_units" in line), "?")
+            runs = next(
+                (line.split()[-1] for line in result.stderr.splitlines() if "stat::number_of_executed_units" in line),
+                "?",
+            )
             print(f"{target}: ok, {runs} inputs\n{tail}" if "-v" in sys.argv else f"{target}: ok, {runs} inputs")
     return 0
 

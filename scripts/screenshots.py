@@ -29,7 +29,10 @@ def main() -> int:
         for scheme in ("light", "dark"):
             for width in (375, 700):
                 page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
-                page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+                page.route(
+                    "**/*",
+                    lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_(),
+                )
                 page.goto(page_url)
                 overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 target = out / f"email-{width}-{scheme}.png"

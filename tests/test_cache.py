@@ -59,7 +59,9 @@ def test_warm_load_comes_from_the_cache(folder: Path, tmp_path: Path, monkeypatc
     assert list((tmp_path / "cache").glob("content-*.pickle"))
     calls: list[str] = []
     real = content.parse_article
-    monkeypatch.setattr(content, "parse_article", lambda raw, path, shown: calls.append(shown) or real(raw, path, shown))
+    monkeypatch.setattr(
+        content, "parse_article", lambda raw, path, shown: calls.append(shown) or real(raw, path, shown)
+    )
     second = fresh_load(folder, tmp_path / "cache")
     assert calls == [], "nothing re-parsed"
     assert titles(second) == titles(first)
@@ -128,8 +130,11 @@ def test_concurrent_builds_leave_a_whole_cache(folder: Path, tmp_path: Path) -> 
     for i in range(200):
         write(folder, f"bulk/b{i:03d}.yaml", f"Bulk {i}")
     cache = tmp_path / "cache"
-    code = "import sys; from pathlib import Path; from digest.content import load_articles; print(len(load_articles(Path(sys.argv[1]), cache_dir=Path(sys.argv[2])).articles))"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder), str(cache)], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    code = "import sys; from pathlib import Path; from digest.content import load_articles; print(len(load_articles(Path(sys.argv[1]), cache_dir=Path(sys.argv[2])).articles))"  # noqa: E501
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(folder), str(cache)], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
     outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert outputs == ["203"] * 4
     [path] = cache.glob("content-*.pickle")

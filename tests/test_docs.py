@@ -28,7 +28,9 @@ def test_quick_start_has_the_two_commands() -> None:
 
 def test_every_command_is_documented_with_its_help() -> None:
     for name, first_line in commands().items():
-        assert f"- `digest {name}`: {first_line.rstrip('.')}" in README, f"README misses `digest {name}` or its help line changed"
+        assert f"- `digest {name}`: {first_line.rstrip('.')}" in README, (
+            f"README misses `digest {name}` or its help line changed"
+        )
 
 
 def test_every_command_help_has_an_example() -> None:

@@ -35,8 +35,12 @@ def test_mjml_passes_the_official_validator_in_strict_mode(built: Path, mjml_cli
 def test_the_validator_does_reject_bad_mjml(tmp_path: Path, mjml_cli: str) -> None:
     """Guards the test above: strict validation really fails on an illegal attribute."""
     bad = tmp_path / "bad.mjml"
-    bad.write_text('<mjml><mj-body><mj-section><mj-column><mj-text foo="1">x</mj-text></mj-column></mj-section></mj-body></mjml>')
-    result = subprocess.run([mjml_cli, "-v", str(bad), "--config.validationLevel", "strict"], capture_output=True, text=True, timeout=120)
+    bad.write_text(
+        '<mjml><mj-body><mj-section><mj-column><mj-text foo="1">x</mj-text></mj-column></mj-section></mj-body></mjml>'
+    )
+    result = subprocess.run(
+        [mjml_cli, "-v", str(bad), "--config.validationLevel", "strict"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0
 
 
@@ -46,7 +50,9 @@ def test_phone_width_has_no_horizontal_scrolling(built: Path, browser) -> None:
     page.goto((built / "email.html").as_uri())
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow == 0
-    widths = page.evaluate("Array.from(document.querySelectorAll('h1,h2,p,li,a')).map(e => e.getBoundingClientRect().right)")
+    widths = page.evaluate(
+        "Array.from(document.querySelectorAll('h1,h2,p,li,a')).map(e => e.getBoundingClientRect().right)"
+    )
     assert max(widths) <= 375
     page.close()
 

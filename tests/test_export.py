@@ -7,9 +7,9 @@ import email.policy
 import io
 import re
 import zipfile
-from urllib.parse import parse_qs, urlsplit
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -28,9 +28,24 @@ TODAY = date(2026, 11, 28)
 EXPECTED_TAGS = {
     "generic": ["{{unsubscribe_url}}", "{{preferences_url}}", "{{view_online_url}}", "{{first_name}}"],
     "mailchimp": ["*|UNSUB|*", "*|UPDATE_PROFILE|*", "*|ARCHIVE|*", "*|IF:FNAME|**|FNAME|**|ELSE:|*there*|END:IF|*"],
-    "listmonk": ["{{ UnsubscribeURL }}", "{{ ManageURL }}", "{{ MessageURL }}", '{{ .Subscriber.FirstName | default "there" }}'],
-    "buttondown": ["{{ unsubscribe_url }}", "{{ subscriber.portal_url }}", "{{ email_url }}", '{{ subscriber.metadata.first_name|default:"there" }}'],
-    "sendgrid": ["<%asm_group_unsubscribe_raw_url%>", "<%asm_preferences_raw_url%>", "https://theaiweek.example/issues/2026-w48/", "{{#if first_name}}{{first_name}}{{else}}there{{/if}}"],
+    "listmonk": [
+        "{{ UnsubscribeURL }}",
+        "{{ ManageURL }}",
+        "{{ MessageURL }}",
+        '{{ .Subscriber.FirstName | default "there" }}',
+    ],
+    "buttondown": [
+        "{{ unsubscribe_url }}",
+        "{{ subscriber.portal_url }}",
+        "{{ email_url }}",
+        '{{ subscriber.metadata.first_name|default:"there" }}',
+    ],
+    "sendgrid": [
+        "<%asm_group_unsubscribe_raw_url%>",
+        "<%asm_preferences_raw_url%>",
+        "https://theaiweek.example/issues/2026-w48/",
+        "{{#if first_name}}{{first_name}}{{else}}there{{/if}}",
+    ],
 }
 
 
@@ -78,7 +93,9 @@ def test_user_defined_profile_from_config(tmp_path: Path) -> None:
     rendered = export_issue(plan, "acme")
     html = rendered.files["email.html"].decode()
     assert 'href="[[UNSUB_LINK]]"' in html and "[[FIRST|friend]]" in html
-    assert 'href="https://theaiweek.example/preferences"' in html, "a tag the profile does not define falls back to the config"
+    assert 'href="https://theaiweek.example/preferences"' in html, (
+        "a tag the profile does not define falls back to the config"
+    )
 
 
 def test_unknown_profile_is_a_usage_error() -> None:
@@ -147,7 +164,10 @@ def test_eml_is_ready_to_send() -> None:
     assert all(len(line) <= 78 for line in raw.decode("ascii").split("\r\n")), "every line of the message is short"
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert str(msg["Subject"]) == "Zürich, 阿里巴巴 and the week in AI"
-    assert msg["List-Unsubscribe"] == "<mailto:unsubscribe@theaiweek.example?subject=unsubscribe>, <https://theaiweek.example/unsubscribe>"
+    assert (
+        msg["List-Unsubscribe"]
+        == "<mailto:unsubscribe@theaiweek.example?subject=unsubscribe>, <https://theaiweek.example/unsubscribe>"
+    )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] and msg["Date"]
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
@@ -170,7 +190,21 @@ def test_export_command_writes_each_format(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(ROOT)
     runner = CliRunner()
     for fmt, target in (("zip", tmp_path / "b.zip"), ("eml", tmp_path / "b.eml"), ("html", tmp_path / "html")):
-        result = runner.invoke(app, ["export", "2026-w48", "--esp", "buttondown", "--format", fmt, "--out", str(target), "--today", "2026-11-28"])
+        result = runner.invoke(
+            app,
+            [
+                "export",
+                "2026-w48",
+                "--esp",
+                "buttondown",
+                "--format",
+                fmt,
+                "--out",
+                str(target),
+                "--today",
+                "2026-11-28",
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert target.exists()
     assert (tmp_path / "html" / "email.html").read_text().count("{{ unsubscribe_url }}") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import os
@@ -11,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -65,7 +65,9 @@ def base_article(i: int = 0, **fields: object) -> dict:
 
 def newsletter(tmp_path: Path, articles: dict[str, dict | str | bytes], config: str = "") -> Path:
     (tmp_path / "content").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "digest.yaml").write_text("name: Hostile Weekly\ncontent: content\ncache: 'off'\n" + config, encoding="utf-8")
+    (tmp_path / "digest.yaml").write_text(
+        "name: Hostile Weekly\ncontent: content\ncache: 'off'\n" + config, encoding="utf-8"
+    )
     for name, body in articles.items():
         path = tmp_path / "content" / name
         if isinstance(body, bytes):
@@ -88,7 +90,10 @@ HOSTILE = {
     "title": "<style>body{display:none}</style><iframe src=//evil></iframe> \u202eevil\u200b {% raw %}{{ 7*7 }}",
     "summary": '<img src=x onerror=alert(1)> <a href="javascript:alert(1)">x</a> [data](data:text/html;base64,PHNjcmlwdD4=) '
     "<![CDATA[ ]]> <mj-raw><p>raw</p></mj-raw> {% for x in range(9) %}loop{% endfor %}",
-    "key_takeaways": ["Label: <script>alert(1)</script>", {"label": "</mj-text>", "text": "on*=<b onclick=alert(1)>b</b>"}],
+    "key_takeaways": [
+        "Label: <script>alert(1)</script>",
+        {"label": "</mj-text>", "text": "on*=<b onclick=alert(1)>b</b>"},
+    ],
     "impact": "<svg onload=alert(1)>",
     "source": "Evil <script>",
 }
@@ -103,7 +108,9 @@ def test_hostile_article_is_text_in_every_output(tmp_path: Path) -> None:
         out = rendered.files[name].decode()
         tags = Tags()
         tags.feed(out)
-        assert not {"script", "iframe", "svg", "style-in-body", "mj-raw"} & set(tags.names) - ({"mj-raw"} if name == "email.mjml" else set()), name
+        assert not {"script", "iframe", "svg", "style-in-body", "mj-raw"} & set(tags.names) - (
+            {"mj-raw"} if name == "email.mjml" else set()
+        ), name
         assert not [a for a in tags.attributes if a.startswith("on")], name
         assert not [u for u in tags.urls if u.lower().startswith(("javascript:", "data:"))], name
         assert "&lt;script&gt;" in out and "&lt;iframe" in out, name
@@ -115,18 +122,28 @@ def test_hostile_article_is_text_in_every_output(tmp_path: Path) -> None:
     msg = email.message_from_bytes(rendered.files["email.eml"], policy=email.policy.default)
     assert msg["Bcc"] is None
     for esp in ("mailchimp", "sendgrid"):
-        exported = export_issue(plan_issue(load_config(root), IssueRequest(overrides={"week": "2026-W48"}, today=TODAY)), esp)
+        exported = export_issue(
+            plan_issue(load_config(root), IssueRequest(overrides={"week": "2026-W48"}, today=TODAY)), esp
+        )
         assert "<script" not in exported.files["email.html"].decode().lower()
 
 
 def test_header_injection_through_the_config_is_refused(tmp_path: Path) -> None:
     from digest.errors import ConfigError
 
-    root = newsletter(tmp_path, {"a.yaml": base_article()}, config='sender: {name: "Evil\\r\\nBcc: x@example.com", email: "a@example.com"}\n')
+    root = newsletter(
+        tmp_path,
+        {"a.yaml": base_article()},
+        config='sender: {name: "Evil\\r\\nBcc: x@example.com", email: "a@example.com"}\n',
+    )
     with pytest.raises(ConfigError) as info:
         load_config(root)
     assert any(p.field == "sender.name" for p in info.value.problems)
-    root2 = newsletter(tmp_path / "two", {"a.yaml": base_article()}, config='sender: {name: "N", email: "a@example.com\\r\\nBcc: x@example.com"}\n')
+    root2 = newsletter(
+        tmp_path / "two",
+        {"a.yaml": base_article()},
+        config='sender: {name: "N", email: "a@example.com\\r\\nBcc: x@example.com"}\n',
+    )
     with pytest.raises(ConfigError):
         load_config(root2)
 
@@ -163,10 +180,17 @@ BILLION_LAUGHS = textwrap.dedent(
         ("abs-id.yaml", {**base_article(10), "id": "/etc/passwd"}, "id", "not a valid id"),
         ("bidi-url.yaml", {**base_article(11), "url": "https://news.example.com/\u202egnp.exe"}, "url", "invisible"),
         ("js-url.yaml", {**base_article(12), "url": "javascript:alert(1)"}, "url", "not an http"),
-        ("data-img.yaml", {**base_article(13), "image": {"src": "data:image/png;base64,AAAA", "alt": "x"}}, "image.src", "not an http"),
+        (
+            "data-img.yaml",
+            {**base_article(13), "image": {"src": "data:image/png;base64,AAAA", "alt": "x"}},
+            "image.src",
+            "not an http",
+        ),
     ],
 )
-def test_hostile_files_are_reported_and_the_rest_loads(tmp_path: Path, name: str, body, field: str | None, words: str | None) -> None:
+def test_hostile_files_are_reported_and_the_rest_loads(
+    tmp_path: Path, name: str, body, field: str | None, words: str | None
+) -> None:
     root = newsletter(tmp_path, {"good.yaml": base_article(1, title="The good one"), name: body})
     started = time.perf_counter()
     result = load_articles(root / "content")
@@ -253,8 +277,11 @@ def test_sigint_during_a_real_build_process(tmp_path: Path) -> None:
 def test_two_builds_of_the_same_issue_at_once(tmp_path: Path) -> None:
     root = newsletter(tmp_path, {f"a{i}.yaml": base_article(i) for i in range(20)})
     out = tmp_path / "out"
-    code = "import sys; from digest.cli import run; sys.argv = ['digest', 'build', '--week', '2026-W48', '--out', sys.argv[1], '--today', '2026-11-28']; run()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(out)], cwd=root, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    code = "import sys; from digest.cli import run; sys.argv = ['digest', 'build', '--week', '2026-W48', '--out', sys.argv[1], '--today', '2026-11-28']; run()"  # noqa: E501
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(out)], cwd=root, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
     for proc in procs:
         assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
     expected = build(root).files
@@ -322,14 +349,20 @@ print(ok)
 
 def test_preview_under_load_from_another_process(preview_process) -> None:
     proc, port = preview_process
-    warm = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, str(port), "300", "10"], capture_output=True, text=True, timeout=120)
+    warm = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, str(port), "300", "10"], capture_output=True, text=True, timeout=120
+    )
     assert warm.stdout.strip() == "300", warm.stderr
     before = rss_kb(proc.pid)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, str(port), "5000", "50"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, str(port), "5000", "50"], capture_output=True, text=True, timeout=300
+    )
     elapsed = time.perf_counter() - started
     after = rss_kb(proc.pid)
-    print(f"\n5,000 requests, 50 concurrent: {elapsed:.1f} s ({5000 / elapsed:,.0f} req/s); RSS {before:,} KB -> {after:,} KB")
+    print(
+        f"\n5,000 requests, 50 concurrent: {elapsed:.1f} s ({5000 / elapsed:,.0f} req/s); RSS {before:,} KB -> {after:,} KB"
+    )
     assert result.stdout.strip() == "5000", result.stderr
     assert after < before + 30_000, "memory stays steady under load"
     assert proc.poll() is None
@@ -354,10 +387,8 @@ def test_malformed_requests_do_not_hurt_the_server(preview_process, raw: bytes) 
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(raw)
         sock.shutdown(socket.SHUT_WR)
-        try:
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
             sock.recv(65536)
-        except (TimeoutError, ConnectionResetError):
-            pass
     import http.client
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -370,7 +401,13 @@ def test_preview_pages_do_not_run_article_text(preview_process) -> None:
     import http.client
 
     _, port = preview_process
-    for path in ("/", "/issue/_default/", "/issue/_default/manifest", "/issue/_default/files/email.html", "/issue/_default/files/web.html"):
+    for path in (
+        "/",
+        "/issue/_default/",
+        "/issue/_default/manifest",
+        "/issue/_default/files/email.html",
+        "/issue/_default/files/web.html",
+    ):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", path)
         body = conn.getresponse().read().decode()

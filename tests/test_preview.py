@@ -39,7 +39,9 @@ def newsletter(tmp_path: Path) -> Path:
     (tmp_path / "digest.yaml").write_text("name: Preview Weekly\ncontent: content\n", encoding="utf-8")
     for i in range(5):
         (tmp_path / "content" / f"s{i}.yaml").write_text(yaml.safe_dump(story(i)), encoding="utf-8")
-    (tmp_path / "issues" / "w48.yaml").write_text("title: Week 48\nweek: 2026-W48\nleads: 2\nrail: 3\n", encoding="utf-8")
+    (tmp_path / "issues" / "w48.yaml").write_text(
+        "title: Week 48\nweek: 2026-W48\nleads: 2\nrail: 3\n", encoding="utf-8"
+    )
     return tmp_path
 
 
@@ -49,7 +51,9 @@ def server(newsletter: Path) -> Iterator[str]:
     previewer = Previewer(newsletter, IssueRequest(today=TODAY))
     started: list[PreviewServer] = []
     stop = threading.Event()
-    thread = threading.Thread(target=serve, args=(previewer, "127.0.0.1", 0), kwargs={"ready": started.append, "stop": stop})
+    thread = threading.Thread(
+        target=serve, args=(previewer, "127.0.0.1", 0), kwargs={"ready": started.append, "stop": stop}
+    )
     thread.start()
     deadline = time.time() + 10
     while not started and time.time() < deadline:
@@ -147,7 +151,9 @@ def test_saving_an_article_updates_the_open_page(server: str, newsletter: Path, 
     page.goto(f"{server}/issue/w48/#view=email&width=375&scheme=dark")
     frame = page.frame_locator("#frame")
     frame.get_by_role("link", name="Preview story 3").first.wait_for()
-    (newsletter / "content" / "s3.yaml").write_text(yaml.safe_dump(story(3, "Retitled by the editor")), encoding="utf-8")
+    (newsletter / "content" / "s3.yaml").write_text(
+        yaml.safe_dump(story(3, "Retitled by the editor")), encoding="utf-8"
+    )
     frame.get_by_role("link", name="Retitled by the editor").first.wait_for(timeout=2500)
     assert page.evaluate("document.getElementById('frame').clientWidth") == 375, "the view is kept"
     page.close()
@@ -171,7 +177,9 @@ def test_a_broken_file_shows_its_error_then_recovers(server: str, newsletter: Pa
     assert frame.get_by_role("heading", name="Week 48", exact=True).is_visible()
     # Fixed files: the page recovers by itself.
     (newsletter / "content" / "s1.yaml").write_text(yaml.safe_dump(story(1)), encoding="utf-8")
-    (newsletter / "issues" / "w48.yaml").write_text("title: Week 48 fixed\nweek: 2026-W48\nleads: 2\nrail: 3\n", encoding="utf-8")
+    (newsletter / "issues" / "w48.yaml").write_text(
+        "title: Week 48 fixed\nweek: 2026-W48\nleads: 2\nrail: 3\n", encoding="utf-8"
+    )
     frame.get_by_role("heading", name="Week 48 fixed").wait_for(timeout=2500)
     page.wait_for_function("!document.getElementById('error').classList.contains('on')", timeout=2500)
     page.close()

@@ -6,7 +6,7 @@ import email
 import email.policy
 import random
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,9 @@ from digest.select import normalise_title, normalise_url, select_issue
 # characters, CR/LF, CJK and emoji.
 SPICE = ["<script>alert(1)</script>", "</mj-text><mj-raw>", "{{ 7*7 }}", "{% if 1 %}", "]]><![CDATA[", "\u202e", "\u200b",
          "\r\nBcc: x@example.com", "阿里巴巴", "🚗", "&amp;", "javascript:alert(1)", "*emph*", "[l](https://e.example/x)"]  # fmt: skip
-text = st.lists(st.one_of(st.sampled_from(SPICE), st.text(min_size=1, max_size=30)), min_size=1, max_size=6).map("".join)
+text = st.lists(st.one_of(st.sampled_from(SPICE), st.text(min_size=1, max_size=30)), min_size=1, max_size=6).map(
+    "".join
+)
 words = st.text(alphabet=st.characters(categories=("L", "N")), min_size=1, max_size=12)
 CATEGORIES = ["AI", "Chips", "Policy", "Robotics", "China Tech"]
 
@@ -73,7 +75,9 @@ def test_any_article_loads_or_is_reported_never_crashes(fields: dict) -> None:
         assert "<script" not in article.summary.html
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(batch=st.lists(article_fields(), min_size=1, max_size=8), leads=st.integers(0, 4), rail=st.integers(0, 6))
 def test_any_issue_renders_valid_outputs(tmp_path_factory, batch: list[dict], leads: int, rail: int) -> None:
     from digest.build import IssueRequest, build_issue
@@ -85,7 +89,10 @@ def test_any_issue_renders_valid_outputs(tmp_path_factory, batch: list[dict], le
     for i, fields in enumerate(batch):
         (root / "content" / f"a{i}.yaml").write_text(yaml.safe_dump(fields, allow_unicode=True), encoding="utf-8")
     subject = batch[0]["title"]
-    request = IssueRequest(overrides={"since": "2026-11-01", "until": "2026-12-10", "leads": leads, "rail": rail, "subject": subject}, today=date(2026, 12, 10))
+    request = IssueRequest(
+        overrides={"since": "2026-11-01", "until": "2026-12-10", "leads": leads, "rail": rail, "subject": subject},
+        today=date(2026, 12, 10),
+    )
     rendered = build_issue(load_config(root), request)
     html = rendered.files["email.html"].decode()
     text = rendered.files["email.txt"].decode()
@@ -107,14 +114,18 @@ def articles(draw: st.DrawFn) -> list[Article]:
     count = draw(st.integers(0, 25))
     out = []
     for i in range(count):
-        when = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(minutes=draw(st.integers(0, 60 * 24 * 40)))
+        when = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=draw(st.integers(0, 60 * 24 * 40)))
         offset = draw(st.sampled_from([0, 8, -5]))
         out.append(
             Article(
                 id=f"a{i:02d}",
                 path=f"a{i:02d}.yaml",
                 title=draw(st.sampled_from(["Chip news", "chip NEWS!", "Model release", f"Story {i}"])),
-                url=draw(st.sampled_from([f"https://x.example/{i}", "https://www.x.example/same/", "https://x.example/same?utm_source=a"])),
+                url=draw(
+                    st.sampled_from(
+                        [f"https://x.example/{i}", "https://www.x.example/same/", "https://x.example/same?utm_source=a"]
+                    )
+                ),
                 published=when.astimezone(timezone(timedelta(hours=offset))),
                 source="S",
                 categories=tuple(draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True))),
@@ -136,7 +147,9 @@ def articles(draw: st.DrawFn) -> list[Article]:
     tzname=st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York"]),
     seed=st.integers(0, 1000),
 )
-def test_selection_invariants(pool: list[Article], categories: list[str], week: int, leads: int, rail: int, tzname: str, seed: int) -> None:
+def test_selection_invariants(
+    pool: list[Article], categories: list[str], week: int, leads: int, rail: int, tzname: str, seed: int
+) -> None:
     tz = ZoneInfo(tzname)
     spec = IssueSpec(week=(2026, week), categories=tuple(categories), leads=leads, rail=rail)
     selection = select_issue(pool, spec, today=date(2026, 12, 31), tz=tz)

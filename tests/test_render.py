@@ -64,14 +64,18 @@ def sample() -> dict[str, str]:
     return {name: data.decode("utf-8") for name, data in rendered.files.items()}
 
 
-def make_newsletter(tmp_path: Path, articles: list[dict], issue: dict | None = None, config: dict | None = None) -> Path:
+def make_newsletter(
+    tmp_path: Path, articles: list[dict], issue: dict | None = None, config: dict | None = None
+) -> Path:
     """A newsletter folder on disk: digest.yaml, content/ with the articles, issues/."""
     (tmp_path / "content").mkdir()
     (tmp_path / "issues").mkdir()
     base = {"name": "Test Weekly", "content": "content", "sender": {"name": "Test Weekly", "email": "news@example.org"}}
     (tmp_path / "digest.yaml").write_text(yaml.safe_dump(base | (config or {})), encoding="utf-8")
     for i, article in enumerate(articles):
-        (tmp_path / "content" / f"a{i:03d}.yaml").write_text(yaml.safe_dump(article, allow_unicode=True), encoding="utf-8")
+        (tmp_path / "content" / f"a{i:03d}.yaml").write_text(
+            yaml.safe_dump(article, allow_unicode=True), encoding="utf-8"
+        )
     if issue is not None:
         (tmp_path / "issues" / "test.yaml").write_text(yaml.safe_dump(issue, allow_unicode=True), encoding="utf-8")
     return tmp_path
@@ -143,7 +147,7 @@ def test_sample_content_is_in_the_email(sample: dict[str, str]) -> None:
     assert [a["role"] for a in manifest["articles"]] == ["lead"] * 3 + ["rail"] * 6
     assert "alibaba-power-grid-open-source" in ids
     for title in (a["title"] for a in manifest["articles"]):
-        assert title.replace("'", "&#39;").replace("\"", "&#34;") in html or title in html
+        assert title.replace("'", "&#39;").replace('"', "&#34;") in html or title in html
         assert " ".join(title.split()[:3]) in text
     assert "<strong>Infrastructure Support:</strong>" in html
     assert "Key takeaways" in html and "Industry impact" in html
@@ -207,7 +211,9 @@ def test_build_is_deterministic() -> None:
 
 def test_hostile_title_is_literal_text_everywhere(tmp_path: Path) -> None:
     hostile = article(0, title=HOSTILE_TITLE, summary="Body <iframe src=x></iframe> [x](javascript:alert(1))")
-    root = make_newsletter(tmp_path, [hostile, article(1)], {"week": "2026-W48", "subject": "Hi\r\nBcc: victim@example.com"})
+    root = make_newsletter(
+        tmp_path, [hostile, article(1)], {"week": "2026-W48", "subject": "Hi\r\nBcc: victim@example.com"}
+    )
     rendered = build_issue(load_config(root), IssueRequest(issue="test", today=TODAY))
     files = {k: v.decode() for k, v in rendered.files.items()}
     for name in ("email.html", "web.html", "email.mjml"):
@@ -226,19 +232,26 @@ def test_hostile_title_is_literal_text_everywhere(tmp_path: Path) -> None:
 
 
 def test_unicode_text_survives(tmp_path: Path) -> None:
-    root = make_newsletter(tmp_path, [article(0, title="阿里巴巴 in Zürich 🚗", source="Société Générale")], {"week": "2026-W48"})
+    root = make_newsletter(
+        tmp_path, [article(0, title="阿里巴巴 in Zürich 🚗", source="Société Générale")], {"week": "2026-W48"}
+    )
     rendered = build_issue(load_config(root), IssueRequest(issue="test", today=TODAY))
     assert "阿里巴巴 in Zürich 🚗" in rendered.files["email.html"].decode()
     assert "阿里巴巴 in Zürich 🚗" in rendered.files["email.txt"].decode()
     msg = email.message_from_bytes(rendered.files["email.eml"], policy=email.policy.default)
-    assert "=?utf-8?" in rendered.files["email.eml"].split(b"\r\n\r\n")[0].decode("ascii").lower() or msg["Subject"].isascii()
+    assert (
+        "=?utf-8?" in rendered.files["email.eml"].split(b"\r\n\r\n")[0].decode("ascii").lower()
+        or msg["Subject"].isascii()
+    )
 
 
 # --- size budget ----------------------------------------------------------------
 
 
 def test_large_issue_stays_under_gmail_clipping(tmp_path: Path) -> None:
-    articles = [article(i, title=f"Story {i}: a realistic headline of about this many words for a lead") for i in range(60)]
+    articles = [
+        article(i, title=f"Story {i}: a realistic headline of about this many words for a lead") for i in range(60)
+    ]
     root = make_newsletter(tmp_path, articles, {"week": "2026-W48", "leads": 20, "rail": 40})
     rendered = build_issue(load_config(root), IssueRequest(issue="test", today=TODAY))
     size = len(rendered.files["email.html"])
@@ -290,7 +303,9 @@ def test_newsletter_templates_override_the_bundled_ones(tmp_path: Path) -> None:
     root = make_newsletter(tmp_path, [article(0)], {"week": "2026-W48"})
     (root / "templates").mkdir()
     bundled = (ROOT / "digest" / "templates" / "_footer.mjml.j2").read_text(encoding="utf-8")
-    (root / "templates" / "_footer.mjml.j2").write_text(bundled.replace("{{ why }}", "Custom footer: {{ why }}"), encoding="utf-8")
+    (root / "templates" / "_footer.mjml.j2").write_text(
+        bundled.replace("{{ why }}", "Custom footer: {{ why }}"), encoding="utf-8"
+    )
     rendered = build_issue(load_config(root), IssueRequest(issue="test", today=TODAY))
     assert "Custom footer:" in rendered.files["email.html"].decode()
 

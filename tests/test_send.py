@@ -63,7 +63,9 @@ def newsletter(tmp_path: Path) -> Path:
     (tmp_path / "digest.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     (tmp_path / "seeds").symlink_to(root / "seeds")
     (tmp_path / "issues").mkdir()
-    (tmp_path / "issues" / "2026-w48.yaml").write_text((root / "issues" / "2026-w48.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "issues" / "2026-w48.yaml").write_text(
+        (root / "issues" / "2026-w48.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     return tmp_path
 
 
@@ -87,12 +89,20 @@ def plan(root: Path):
     return plan_issue(load_config(root), IssueRequest(issue="2026-w48", today=TODAY))
 
 
-ROWS = [("ana@example.org", "Ana"), ("ben@example.org", "Ben"), ("chloé@example.org", ""), ("dai@example.org", "Dai <b>&"), ("eve@example.org", "Eve")]
+ROWS = [
+    ("ana@example.org", "Ana"),
+    ("ben@example.org", "Ben"),
+    ("chloé@example.org", ""),
+    ("dai@example.org", "Dai <b>&"),
+    ("eve@example.org", "Eve"),
+]
 
 
 def test_list_send_fills_merge_fields_per_recipient(newsletter: Path, inbox: tuple[Inbox, int]) -> None:
     handler, port = inbox
-    recipients, problems = recipients_from_csv(subscribers(newsletter, [ROWS[0], ROWS[1], ("not-an-address", "X"), ROWS[3]]))
+    recipients, problems = recipients_from_csv(
+        subscribers(newsletter, [ROWS[0], ROWS[1], ("not-an-address", "X"), ROWS[3]])
+    )
     assert len(problems) == 1 and "not-an-address" in problems[0].message and problems[0].field == "email"
     report = send_issue(plan(newsletter), recipients, SmtpSettings("127.0.0.1", port, "none"), sleep=lambda s: None)
     assert report.sent == ["ana@example.org", "ben@example.org", "dai@example.org"]
@@ -100,7 +110,16 @@ def test_list_send_fills_merge_fields_per_recipient(newsletter: Path, inbox: tup
     _, msg = handler.messages[0]
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    for header in ("Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "List-Unsubscribe", "List-Unsubscribe-Post"):
+    for header in (
+        "Subject",
+        "From",
+        "To",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ):
         assert msg[header], header
     assert "ana@example.org" in str(msg["To"])
     text, html = (p.get_content() for p in msg.iter_parts())
@@ -190,7 +209,11 @@ def tls_inbox(tmp_path: Path) -> Iterator[tuple[Inbox, int, Path]]:
     context.load_cert_chain(cert, key)
 
     def authenticate(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"editor" and auth_data.password == PASSWORD.encode()
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == b"editor"
+            and auth_data.password == PASSWORD.encode()
+        )
         return AuthResult(success=ok, handled=False)
 
     handler = Inbox()
@@ -205,7 +228,10 @@ def tls_inbox(tmp_path: Path) -> Iterator[tuple[Inbox, int, Path]]:
 
 
 def test_starttls_with_auth_and_no_secret_in_any_output(
-    newsletter: Path, tls_inbox: tuple[Inbox, int, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    newsletter: Path,
+    tls_inbox: tuple[Inbox, int, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from typer.testing import CliRunner
 
@@ -226,7 +252,9 @@ def test_starttls_with_auth_and_no_secret_in_any_output(
         monkeypatch.setenv(key, value)
     assert PASSWORD not in repr(smtp_settings({}))
     runner = CliRunner()
-    result = runner.invoke(app, ["send", "2026-w48", "--list", str(subscribers(newsletter, ROWS[:2])), "--today", "2026-11-28", "--json"])
+    result = runner.invoke(
+        app, ["send", "2026-w48", "--list", str(subscribers(newsletter, ROWS[:2])), "--today", "2026-11-28", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["sent"] == ["ana@example.org", "ben@example.org"]
     assert len(handler.messages) == 2
@@ -254,7 +282,10 @@ def test_starttls_refuses_an_untrusted_certificate(newsletter: Path, tls_inbox: 
 def test_header_injection_through_names_is_impossible(newsletter: Path, inbox: tuple[Inbox, int]) -> None:
     handler, port = inbox
     path = newsletter / "evil.csv"
-    path.write_text('email,first_name,name\nana@example.org,"Ana\r\nBcc: victim@example.org","Ana\r\nBcc: x@example.org"\n', encoding="utf-8")
+    path.write_text(
+        'email,first_name,name\nana@example.org,"Ana\r\nBcc: victim@example.org","Ana\r\nBcc: x@example.org"\n',
+        encoding="utf-8",
+    )
     recipients, _ = recipients_from_csv(path)
     send_issue(plan(newsletter), recipients, SmtpSettings("127.0.0.1", port, "none"), sleep=lambda s: None)
     [(rcpts, msg)] = handler.messages
