@@ -154,7 +154,7 @@ def test_saving_an_article_updates_the_open_page(server: str, newsletter: Path, 
     (newsletter / "content" / "s3.yaml").write_text(
         yaml.safe_dump(story(3, "Retitled by the editor")), encoding="utf-8"
     )
-    frame.get_by_role("link", name="Retitled by the editor").first.wait_for(timeout=2500)
+    frame.get_by_role("link", name="Retitled by the editor").first.wait_for(timeout=4000)
     assert page.evaluate("document.getElementById('frame').clientWidth") == 375, "the view is kept"
     page.close()
 
@@ -168,11 +168,11 @@ def test_a_broken_file_shows_its_error_then_recovers(server: str, newsletter: Pa
     error = page.locator("#error")
     # A broken article is reported with its file and field; the rest of the issue still builds.
     (newsletter / "content" / "s1.yaml").write_text("title: [unclosed\n", encoding="utf-8")
-    error.get_by_text("s1.yaml").wait_for(timeout=2500)
+    error.get_by_text("s1.yaml").wait_for(timeout=4000)
     assert "not valid YAML" in error.inner_text()
     # A broken issue definition fails the rebuild: the last good build stays on screen.
     (newsletter / "issues" / "w48.yaml").write_text("title: Week 48\nweek: 2026-W99\n", encoding="utf-8")
-    error.get_by_text("Rebuild failed").wait_for(timeout=2500)
+    error.get_by_text("Rebuild failed").wait_for(timeout=4000)
     assert "week" in error.inner_text() and "w48.yaml" in error.inner_text()
     assert frame.get_by_role("heading", name="Week 48", exact=True).is_visible()
     # Fixed files: the page recovers by itself.
@@ -180,6 +180,6 @@ def test_a_broken_file_shows_its_error_then_recovers(server: str, newsletter: Pa
     (newsletter / "issues" / "w48.yaml").write_text(
         "title: Week 48 fixed\nweek: 2026-W48\nleads: 2\nrail: 3\n", encoding="utf-8"
     )
-    frame.get_by_role("heading", name="Week 48 fixed").wait_for(timeout=2500)
-    page.wait_for_function("!document.getElementById('error').classList.contains('on')", timeout=2500)
+    frame.get_by_role("heading", name="Week 48 fixed").wait_for(timeout=4000)
+    page.wait_for_function("!document.getElementById('error').classList.contains('on')", timeout=4000)
     page.close()
