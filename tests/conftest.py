@@ -196,3 +196,65 @@ def mjml_cli() -> str:
     if found is None or shutil.which("node") is None:
         missing_tool("no node or mjml CLI: run `make test` with npm installed")
     return str(found)
+
+
+# --- shared harnesses ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def run():
+    """`run(*args)` invokes the CLI app; exceptions other than exits fail the test instead of hiding."""
+    from typer.testing import CliRunner
+
+    from digest.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        result = runner.invoke(app, list(args))
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def preview_server():
+    """`preview_server(root, request)` starts a real preview server on a free loopback port.
+
+    Returns (host, port, previewer); every server started is stopped at teardown,
+    and the test fails if one does not stop.
+    """
+    import socket
+    import threading
+    import time
+
+    from digest.preview import Previewer, PreviewServer, serve
+
+    running: list[tuple[threading.Thread, threading.Event, str, int]] = []
+
+    def start(root: Path, request: Any) -> tuple[str, int, Previewer]:
+        previewer = Previewer(root, request)
+        started: list[PreviewServer] = []
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=serve, args=(previewer, "127.0.0.1", 0), kwargs={"ready": started.append, "stop": stop}
+        )
+        thread.start()
+        deadline = time.time() + 10
+        while not started and time.time() < deadline:
+            time.sleep(0.05)
+        assert started, "the server did not start"
+        host, port = started[0].server_address[:2]
+        running.append((thread, stop, host, port))
+        time.sleep(0.3)  # let the watcher register its watches before a test edits files
+        return host, port, previewer
+
+    yield start
+    for thread, stop, host, port in running:
+        stop.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the server did not stop"
+        with pytest.raises(OSError):
+            socket.create_connection((host, port), timeout=1).close()

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from digest.build import IssueRequest, cut_plan, fit_cuts, fit_issue, plan_issue
 from digest.check import (
@@ -39,7 +38,6 @@ from digest.check import (
     parse_css,
     parse_email,
 )
-from digest.cli import app
 from digest.config import load_config
 from digest.render import GMAIL_CLIP_BYTES, render_issue
 
@@ -680,19 +678,6 @@ def test_fit_leaves_an_issue_that_fits_alone(tmp_path: Path) -> None:
 
 
 # --- the command line ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        result = runner.invoke(app, list(args))
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    return invoke
 
 
 def test_cli_check_sample_is_ok(run, monkeypatch: pytest.MonkeyPatch) -> None:

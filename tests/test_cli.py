@@ -9,27 +9,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from digest import __version__
 from digest.cli import app
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 W48 = ["--week", "2026-W48", "--today", "2026-11-28"]
-
-
-@pytest.fixture
-def run():
-    """`run(*args)` invokes the app; exceptions other than exits fail the test instead of hiding."""
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        result = runner.invoke(app, list(args))
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    return invoke
 
 
 def plain(text: str) -> str:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -15,7 +11,6 @@ import pytest
 import yaml
 
 from digest.build import IssueRequest
-from digest.preview import Previewer, PreviewServer, serve
 
 TODAY = date(2026, 11, 28)
 
@@ -46,27 +41,10 @@ def newsletter(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(newsletter: Path) -> Iterator[str]:
+def server(newsletter: Path, preview_server) -> str:
     """A running preview server on a free loopback port; stopped (and checked stopped) afterwards."""
-    previewer = Previewer(newsletter, IssueRequest(today=TODAY))
-    started: list[PreviewServer] = []
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=serve, args=(previewer, "127.0.0.1", 0), kwargs={"ready": started.append, "stop": stop}
-    )
-    thread.start()
-    deadline = time.time() + 10
-    while not started and time.time() < deadline:
-        time.sleep(0.05)
-    assert started, "the server did not start"
-    host, port = started[0].server_address[:2]
-    time.sleep(0.3)  # let the watcher register its watches before a test edits files
-    yield f"http://{host}:{port}"
-    stop.set()
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "the server did not stop"
-    with pytest.raises(OSError):
-        socket.create_connection((host, port), timeout=1).close()
+    host, port, _ = preview_server(newsletter, IssueRequest(today=TODAY))
+    return f"http://{host}:{port}"
 
 
 def raw_get(base: str, path: str) -> tuple[int, bytes]:

@@ -6,10 +6,8 @@ import http.client
 import os
 import re
 import shutil
-import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
@@ -24,7 +22,7 @@ from typer.testing import CliRunner
 from digest.build import IssueRequest, build_issue
 from digest.config import load_config
 from digest.errors import ContentError, ExportError, RenderError, UsageError
-from digest.preview import Previewer, PreviewServer, serve
+from digest.preview import Previewer
 from digest.site import MANIFEST_NAME, SiteReport, build_site, render_site, site_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -591,24 +589,10 @@ def test_the_site_command_turns_problems_into_exit_codes(newsletter, tmp_path, m
 
 
 @pytest.fixture
-def server(newsletter: Path) -> Iterator[tuple[str, Previewer]]:
+def server(newsletter: Path, preview_server) -> tuple[str, Previewer]:
     """A running preview server for the small newsletter, on a free loopback port."""
-    previewer = Previewer(newsletter, IssueRequest(today=TODAY))
-    started: list[PreviewServer] = []
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=serve, args=(previewer, "127.0.0.1", 0), kwargs={"ready": started.append, "stop": stop}
-    )
-    thread.start()
-    deadline = time.time() + 10
-    while not started and time.time() < deadline:
-        time.sleep(0.05)
-    assert started, "the server did not start"
-    host, port = started[0].server_address[:2]
-    yield f"{host}:{port}", previewer
-    stop.set()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    host, port, previewer = preview_server(newsletter, IssueRequest(today=TODAY))
+    return f"{host}:{port}", previewer
 
 
 def get(address: str, path: str) -> tuple[int, dict[str, str], bytes]:
