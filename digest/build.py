@@ -66,7 +66,17 @@ def resolve_spec(config: Config, request: IssueRequest) -> IssueSpec:
         values.update(since=None, until=None)
     elif "since" in values or "until" in values:
         values["week"] = None
-    return dataclasses.replace(spec, **values)
+    merged = dataclasses.replace(spec, **values)
+    if merged.since and merged.until and merged.since > merged.until:
+        flag = "--since" if "since" in values else "--until"
+        problem = Problem(
+            "command line",
+            flag,
+            f"makes the window {merged.since}..{merged.until}, which is empty",
+            "give a first day before the last",
+        )
+        raise UsageError("empty window", [problem])
+    return merged
 
 
 def today_in(config: Config, spec: IssueSpec) -> date:
@@ -95,6 +105,17 @@ def plan_issue(config: Config, request: IssueRequest) -> Plan:
     tz = ZoneInfo(spec.timezone or config.timezone)
     selection = select_issue(loaded.articles, spec, today=today, tz=tz)
     return Plan(config, spec, loaded, selection, today)
+
+
+def require_stories(plan: Plan) -> None:
+    """Refuse to build, export or send an issue without lead stories."""
+    if not plan.selection.leads:
+        where = plan.spec.path or "the selection"
+        fix = "widen the window (--week/--since/--until) or the categories, or check the content folder"
+        raise ContentError(
+            f"no lead stories in {plan.selection.window.label()}",
+            [Problem(where, "", f"no article in {plan.selection.window.label()} matches this issue", fix)],
+        )
 
 
 def build_issue(config: Config, request: IssueRequest) -> RenderedIssue:
@@ -177,8 +198,10 @@ def cut_plan(plan: Plan, cuts: list[tuple[str, int, int]]) -> Plan:
 
 
 def issue_slug(plan: Plan) -> str:
-    """The issue's name in paths and URLs: its definition's slug, else its window (`2026-w48`)."""
-    return plan.spec.slug or plan.selection.window.label().lower().replace("..", "_")
+    """The issue's name in paths and URLs (see `select.issue_slug`)."""
+    from digest.select import issue_slug as slug_of
+
+    return slug_of(plan.spec, plan.selection.window)
 
 
 def default_out_dir(plan: Plan) -> Path:

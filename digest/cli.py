@@ -391,7 +391,7 @@ def build_command(
 
     Example: [bold]digest build 2026-w48[/] or [bold]digest build --week 2026-W47 --out /tmp/w47[/]
     """
-    from digest.build import default_out_dir, fit_issue, plan_issue, write_outputs
+    from digest.build import default_out_dir, fit_issue, plan_issue, require_stories, write_outputs
     from digest.render import render_issue
 
     config = config_here()
@@ -399,6 +399,7 @@ def build_command(
         watch_build(config, request, out)
         return
     plan = plan_issue(config, request)
+    require_stories(plan)
     rendered, dropped = fit_issue(plan) if fit else (render_issue(plan), [])
     folder = out or default_out_dir(plan)
     write_outputs(rendered, folder)
@@ -612,6 +613,10 @@ def send_command(
         recipients, invalid = (
             recipients_from_csv(recipients_file) if recipients_file else recipients_from_addresses(to or [])
         )
+        if not recipients:
+            from digest.errors import UsageError
+
+            raise UsageError("nobody to send to: every address was invalid", invalid)
         settings = smtp_settings(config.smtp)
         if rate is not None and rate > 0:
             settings = dataclasses.replace(settings, rate=rate)

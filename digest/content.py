@@ -44,7 +44,7 @@ TEXT_LIMIT = 20_000  # a summary, analysis section or answer
 MAX_YAML_NODES = 20_000  # far above any article; stops alias bombs ("billion laughs")
 _URL_UNSAFE = re.compile("[\\s\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # Bump when parsing or validation changes: cached articles of another version are re-read.
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -790,11 +790,9 @@ def find_issue_file(name: str, issues_dir: Path) -> Path:
             f"issue definition {name} does not exist",
             [Problem(name, "", "does not exist", "give an existing file or a slug from issues/")],
         )
-    if ID_PATTERN.match(name):
-        for suffix in (".yaml", ".yml"):
-            path = issues_dir / f"{name}{suffix}"
-            if path.is_file():
-                return path
+    for path in list_issue_files(issues_dir):
+        if path.stem == name:  # an exact listed name only: no path can be built from `name`
+            return path
     known = ", ".join(p.stem for p in list_issue_files(issues_dir)) or "none"
     raise ContentError(
         f"no issue definition named {name!r}",

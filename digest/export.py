@@ -138,15 +138,15 @@ def export_issue(plan: Plan, esp: str) -> RenderedIssue:
     """Render the issue for `esp`: merge tags in place, UTM on article links, eml and manifest updated."""
     import json
 
-    from digest.build import issue_slug
+    from digest.build import require_stories
     from digest.message import build_message
-    from digest.render import render_issue, view_model
+    from digest.render import render_issue
 
     config = plan.config
     profile = profile_for(esp, config)
+    require_stories(plan)
     rendered = render_issue(plan, merge_tags=True)
-    slug = issue_slug(plan)
-    model = view_model(plan, slug, merge_tags=True)
+    model = rendered.model
     tags = resolve_tags(profile, model["view_online_url"], config.first_name_fallback)
     files = dict(rendered.files)
     files.update(apply_tags(rendered, tags))
@@ -154,7 +154,7 @@ def export_issue(plan: Plan, esp: str) -> RenderedIssue:
     manifest = dict(rendered.manifest, esp=profile.name, merge_tags=tags)
     manifest["sizes"] = {name: len(data) for name, data in files.items() if name != "manifest.json"}
     files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    return RenderedIssue(rendered.slug, files, manifest, rendered.warnings)
+    return RenderedIssue(rendered.slug, files, manifest, rendered.warnings, model)
 
 
 def zip_bundle(rendered: RenderedIssue) -> bytes:

@@ -42,6 +42,14 @@ class RichText:
     def __bool__(self) -> bool:
         return bool(self.source.strip())
 
+    # Pickled (in the content cache) as its source only: rendered HTML is never kept
+    # across versions of the renderer or the sanitiser.
+    def __getstate__(self) -> dict[str, str]:
+        return {"source": self.source}
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        object.__setattr__(self, "source", state["source"])
+
 
 @dataclass(frozen=True)
 class Takeaway:

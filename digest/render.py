@@ -40,6 +40,7 @@ class RenderedIssue:
     files: dict[str, bytes]
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=dict)  # the view model the templates saw
 
 
 # --- view model -------------------------------------------------------------
@@ -244,16 +245,30 @@ def _autoescape(name: str | None) -> bool:
     return bool(name) and not str(name).endswith(".txt.j2")
 
 
-@lru_cache(maxsize=8)
 def environment(override_dir: str | None, cache_dir: str | None = None) -> jinja2.Environment:
     """The Jinja2 environment: the newsletter's templates first, then the bundled ones.
 
-    With `cache_dir`, compiled templates are kept there between runs.
+    With `cache_dir`, compiled templates are kept there between runs. The
+    environment is kept per set of override files: Jinja2 notices an edited
+    template by itself, but not a new override hiding a bundled one (the
+    preview loop adds and removes them while it runs).
     """
+    import os
+
+    try:
+        overrides = tuple(sorted(os.listdir(override_dir))) if override_dir else ()
+    except OSError:
+        overrides = ()
+    return _environment(override_dir, cache_dir, overrides)
+
+
+@lru_cache(maxsize=8)
+def _environment(override_dir: str | None, cache_dir: str | None, overrides: tuple[str, ...]) -> jinja2.Environment:
+    """The environment for one set of override files (see `environment`)."""
     import jinja2
 
     loaders: list[jinja2.BaseLoader] = []
-    if override_dir and Path(override_dir).is_dir():
+    if override_dir:  # even if it does not exist yet: the preview may see it created
         loaders.append(jinja2.FileSystemLoader(override_dir))
     loaders.append(jinja2.FileSystemLoader(str(BUNDLED_TEMPLATES)))
     env = jinja2.Environment(
@@ -346,11 +361,11 @@ def compile_mjml(mjml_source: str) -> str:
 
 def render_issue(plan: Plan, *, merge_tags: bool = False) -> RenderedIssue:
     """Render every output of one issue in memory (with merge-tag stand-ins when `merge_tags`)."""
-    from digest.build import issue_slug
     from digest.inline import inline_css
     from digest.message import build_message
+    from digest.select import issue_slug
 
-    slug = issue_slug(plan)
+    slug = issue_slug(plan.spec, plan.selection.window)
     model = view_model(plan, slug, merge_tags=merge_tags)
     cache_dir = plan.config.cache_dir
     env = environment(str(plan.config.templates_dir), str(cache_dir) if cache_dir else None)
@@ -373,7 +388,7 @@ def render_issue(plan: Plan, *, merge_tags: bool = False) -> RenderedIssue:
     warnings = list(plan.selection.warnings) + size_warnings(files["email.html"])
     manifest = build_manifest(plan, model, files, warnings)
     files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    return RenderedIssue(slug, files, manifest, warnings)
+    return RenderedIssue(slug, files, manifest, warnings, model)
 
 
 def size_warnings(html: bytes) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from digest.errors import Problem, UsageError, display_path
 from digest.render import BUNDLED_TEMPLATES
 
 CONFIG = """\
-# {name}: the newsletter's configuration. Every key is optional.
+# The newsletter's configuration. Every key is optional.
 name: {name}
 lang: en
 timezone: UTC
@@ -25,12 +26,12 @@ links:
   view_online: https://example.com/issues/{{slug}}/
   unsubscribe: https://example.com/unsubscribe
   preferences: https://example.com/preferences
-why: You are receiving this email because you subscribed to {name}.
-postal_address: {name} · 1 Example Street · 00000 Example City
+why: {why}
+postal_address: {postal}
 """
 
 ARTICLE = """\
-title: Welcome to {name}
+title: Welcome
 url: https://example.com/welcome
 date: {day}
 source: {name}
@@ -45,7 +46,7 @@ key_takeaways:
 """
 
 ISSUE = """\
-title: {name}, week {week}
+title: {name}
 number: 1
 week: {year}-W{week:02d}
 leads: 3
@@ -75,12 +76,20 @@ def init_newsletter(target: Path, name: str, today: date) -> list[Path]:
         )
     year, week, _ = today.isocalendar()
     names = "\n".join(f"  {p.name}" for p in sorted(BUNDLED_TEMPLATES.glob("*.j2")))
+    # A JSON string is a valid YAML scalar: names with ":" or "#" stay whole.
+    quoted = json.dumps(name, ensure_ascii=False)
     files = {
-        "digest.yaml": CONFIG.format(name=name),
-        "content/welcome.yaml": ARTICLE.format(name=name, day=today.isoformat()),
-        f"issues/{year}-w{week:02d}.yaml": ISSUE.format(name=name, year=year, week=week),
+        "digest.yaml": CONFIG.format(
+            name=quoted,
+            why=json.dumps(f"You are receiving this email because you subscribed to {name}.", ensure_ascii=False),
+            postal=json.dumps(f"{name} · 1 Example Street · 00000 Example City", ensure_ascii=False),
+        ),
+        "content/welcome.yaml": ARTICLE.format(name=quoted, day=today.isoformat()),
+        f"issues/{year}-w{week:02d}.yaml": ISSUE.format(
+            name=json.dumps(f"{name}, week {week}", ensure_ascii=False), year=year, week=week
+        ),
         "templates/README.txt": TEMPLATES_README.format(names=names),
-        ".gitignore": "build/\n",
+        ".gitignore": "build/\n.cache/\n",
     }
     written = []
     for relative, text in files.items():

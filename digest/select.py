@@ -42,6 +42,11 @@ def normalise_title(title: str) -> str:
     return " ".join(text.split())
 
 
+def issue_slug(spec: IssueSpec, window: Window) -> str:
+    """The issue's name in paths and URLs: its definition's slug, else its window (`2026-w48`)."""
+    return spec.slug or window.label().lower().replace("..", "_")
+
+
 def resolve_window(spec: IssueSpec, articles: Iterable[Article], today: date, tz: tzinfo) -> Window:
     """The days an issue covers: its week, its since/until, or the newest week of the content.
 

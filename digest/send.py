@@ -9,7 +9,6 @@ environment (or the config) and are never printed or logged.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import smtplib
@@ -21,10 +20,12 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from digest.build import require_stories
 from digest.config import EMAIL
 from digest.errors import ExportError, Problem, UsageError, display_path
 from digest.message import header_text
@@ -194,10 +195,8 @@ class Ledger:
 
 
 def ledger_path(plan: Plan, slug: str) -> Path:
-    """Beside the issue definition (`issues/<slug>.sent.jsonl`), else in the issue's output folder."""
-    if plan.spec.slug:
-        return plan.config.issues_dir / f"{plan.spec.slug}.sent.jsonl"
-    return plan.config.output_dir / slug / "sent.jsonl"
+    """`issues/<slug>.sent.jsonl`, beside the issue definition: one ledger per issue, with or without a definition."""
+    return plan.config.issues_dir / f"{slug}.sent.jsonl"
 
 
 @dataclass
@@ -224,17 +223,42 @@ class SendReport:
         }
 
 
+def require_real_addresses(config: Any) -> None:
+    """Refuse to mail subscribers from the example addresses a config starts with."""
+    from digest.config import Config
+    from digest.errors import ConfigError
+
+    shown = config.path or "digest.yaml"
+    problems = []
+    if config.sender_email == Config.sender_email:
+        problems.append(
+            Problem(
+                shown, "sender.email", f"is still the placeholder {Config.sender_email}", "set your sending address"
+            )
+        )
+    if config.unsubscribe == Config.unsubscribe:
+        problems.append(
+            Problem(
+                shown,
+                "links.unsubscribe",
+                f"is still the placeholder {Config.unsubscribe}",
+                "set your unsubscribe page",
+            )
+        )
+    if problems:
+        raise ConfigError("the configuration still has placeholder addresses", problems)
+
+
 class PreparedIssue:
     """The issue rendered once with merge stand-ins; `message_for` fills them per recipient."""
 
     def __init__(self, plan: Plan) -> None:
-        from digest.build import issue_slug
-        from digest.render import render_issue, view_model
+        from digest.render import render_issue
 
         self.plan = plan
-        self.slug = issue_slug(plan)
         self.rendered = render_issue(plan, merge_tags=True)
-        self.model = view_model(plan, self.slug, merge_tags=True)
+        self.slug = self.rendered.slug
+        self.model = self.rendered.model
 
     def values_for(self, recipient: Recipient) -> dict[str, str]:
         config = self.plan.config
@@ -265,9 +289,12 @@ class PreparedIssue:
         name = header_text(recipient.fields.get("name", ""))
         local, _, domain = recipient.email.partition("@")
         msg["To"] = Address(display_name=name, username=local, domain=domain)
-        unique = hashlib.sha256(f"{self.slug}\0{recipient.key}".encode()).hexdigest()[:24]
+        # A message sent now: the time of sending, and an id of its own (a resend after a
+        # fix must not look like a duplicate to the mail client; the ledger prevents doubles).
+        del msg["Date"]
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
         del msg["Message-ID"]
-        msg["Message-ID"] = f"<{self.slug}.{unique}@{self.plan.config.sender_domain}>"
+        msg["Message-ID"] = make_msgid(idstring=self.slug, domain=self.plan.config.sender_domain)
         return msg
 
 
@@ -312,6 +339,8 @@ def send_issue(
 
     :param kind: "list" sends are deduplicated through the ledger; "test" sends (`--to`) always go, and are recorded.
     """
+    require_stories(plan)
+    require_real_addresses(plan.config)
     prepared = PreparedIssue(plan)
     ledger = Ledger(ledger_path(plan, prepared.slug))
     report = SendReport(dry_run=dry_run, ledger=display_path(ledger.path, plan.config.root))
