@@ -14,6 +14,7 @@ import gc
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -595,6 +596,7 @@ class ContentCache:
         self.note: str | None = None
         self._loaded = False
         self._registered = False
+        self.lock = threading.RLock()
 
     def load(self) -> None:
         if self._loaded or self.path is None:
@@ -716,6 +718,12 @@ def load_articles(folder: Path, *, root: Path | None = None, cache_dir: Path | N
     prefix = display_path(folder, root).rstrip("/")
     prefix = "" if prefix == "." else prefix + "/"
     cache = cache_for(folder, cache_dir)
+    with cache.lock:  # the preview serves requests from several threads
+        return _load_with(cache, folder, prefix, base, result)
+
+
+def _load_with(cache: ContentCache, folder: Path, prefix: str, base: str, result: LoadResult) -> LoadResult:
+    """The body of `load_articles`, run with the cache locked."""
     cache.load()
     previous, cache.entries = cache.entries, {}
     # 1. What is on disk, and which files the cache cannot answer for.

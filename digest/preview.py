@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from digest.build import IssueRequest, build_issue
+from digest.build import IssueRequest, build_issue, plan_issue
 from digest.config import Config, load_config
 from digest.content import list_issue_files
 from digest.errors import DigestError
@@ -257,16 +257,10 @@ def index_page(previewer: Previewer) -> bytes:
         f"<span class='status'>issues/{html.escape(slug)}.yaml</span></li>"
         for slug in previewer.issue_slugs()
     ]
-    from datetime import date
-
-    from digest.select import resolve_window
 
     try:
-        from digest.content import load_articles
-        from digest.model import IssueSpec
-
-        articles = load_articles(previewer.base_request.content or config.content_dir, root=config.root).articles
-        window = resolve_window(IssueSpec(), articles, previewer.base_request.today or date.today(), config.tz())
+        # The same planning a build without a definition does (cached content, the config's time zone).
+        window = plan_issue(config, previewer.request_for(DEFAULT_SLUG)).selection.window
         default = f"the newest week, {window.label()}"
     except DigestError as exc:
         default = f"unavailable: {exc.message}"
