@@ -216,9 +216,9 @@ def write_outputs(rendered: RenderedIssue, out_dir: Path) -> list[Path]:
     disk; only when all are written are they renamed into place.
     """
     import os
-    import tempfile
 
     from digest.errors import ExportError
+    from digest.files import write_temp
 
     out_dir = Path(out_dir)
     try:
@@ -229,12 +229,7 @@ def write_outputs(rendered: RenderedIssue, out_dir: Path) -> list[Path]:
     try:
         with _build_lock(out_dir):
             for name, data in rendered.files.items():
-                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-                staged.append((tmp, out_dir / name))
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                staged.append((write_temp(out_dir / name, data), out_dir / name))
             for tmp, final in staged:
                 os.replace(tmp, final)
     except OSError as exc:
@@ -274,21 +269,3 @@ class _build_lock:
         import os
 
         os.close(self.fd)  # closing releases the lock
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write one file so that readers see the old bytes or the new ones, never a part."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

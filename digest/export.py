@@ -171,7 +171,8 @@ def zip_bundle(rendered: RenderedIssue) -> bytes:
 
 def write_export(rendered: RenderedIssue, fmt: str, out: Path) -> list[Path]:
     """Write the export: a folder of files (`html`), one .eml, or one .zip; atomically."""
-    from digest.build import atomic_write, write_outputs
+    from digest.build import write_outputs
+    from digest.files import write_atomic
 
     if fmt not in FORMATS:
         raise UsageError(
@@ -183,7 +184,7 @@ def write_export(rendered: RenderedIssue, fmt: str, out: Path) -> list[Path]:
     if out.is_dir():
         out = out / f"{rendered.slug}.{fmt}"
     try:
-        atomic_write(out, data)
+        write_atomic(out, data)
     except OSError as exc:
         raise ExportError(f"cannot write {out}: {exc.strerror}") from None
     return [out]

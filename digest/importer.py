@@ -27,9 +27,7 @@ import calendar
 import hashlib
 import html.parser
 import json
-import os
 import re
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,6 +43,7 @@ import yaml
 from digest import __version__
 from digest.content import iter_content_files, load_articles, parse_article, read_yaml
 from digest.errors import ContentError, Problem, UsageError, display_path
+from digest.files import write_atomic
 from digest.markup import clean_invisible
 from digest.select import normalise_title, normalise_url
 
@@ -1545,27 +1544,8 @@ def _sha256(data: bytes) -> str:
 
 
 def _atomic_write(path: Path, data: bytes, *, replace: bool) -> None:
-    """Write via a temporary file in the same folder, then rename; without `replace`, never over a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".import-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if replace:
-            os.replace(tmp, path)
-            return
-        try:
-            os.link(tmp, path)  # fails if `path` exists: an existing file is never replaced
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links
-            if path.exists():
-                raise FileExistsError(path) from None
-            os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """Write via a temporary file in the same folder; without `replace`, never over a file."""
+    write_atomic(path, data, exclusive=not replace)
 
 
 # --- the import -------------------------------------------------------------------

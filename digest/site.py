@@ -33,7 +33,6 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from digest.build import IssueRequest, Plan, issue_slug, plan_issue
 from digest.config import Config
 from digest.content import list_issue_files
 from digest.errors import ContentError, DigestError, ExportError, Problem, UsageError, display_path
+from digest.files import write_atomic
 from digest.model import Article
 from digest.render import date_label, environment, one_line, render_template, view_model
 
@@ -652,15 +652,7 @@ def current_umask() -> int:
 
 def write_file(target: Path, data: bytes, mode: int) -> None:
     """Write atomically: a host serving the folder never sees half a page."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)  # mkstemp makes files only their owner can read; a web server must read these
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data, mode=mode)
 
 
 def manifest_bytes(names: set[str]) -> bytes:

@@ -269,6 +269,9 @@ def test_write_outputs_replaces_all_files_atomically(tmp_path: Path) -> None:
     write_outputs(rendered, out)
     assert sorted(p.name for p in out.iterdir()) == sorted(rendered.files)
     assert (out / "email.html").read_bytes() == rendered.files["email.html"]
+    from digest.files import default_mode
+
+    assert all((p.stat().st_mode & 0o777) == default_mode() for p in out.iterdir()), "readable like any new file"
 
 
 def test_failed_write_keeps_the_previous_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
