@@ -222,8 +222,9 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
             values[key] = str(links[key]).strip()
     for key in ("website", "view_online", "unsubscribe", "preferences"):
         url = values.get(key, getattr(Config, key))
-        if not re.match(r"^https?://\S+$", url) and not (
-            key in ("unsubscribe", "preferences") and url.startswith("mailto:")
+        # No quotes or angle brackets: the link goes into href="…" and into List-Unsubscribe: <…>.
+        if not re.match(r"^https?://[^\s<>\"]+$", url) and not (
+            key in ("unsubscribe", "preferences") and re.match(r"^mailto:[^\s<>\"]+$", url)
         ):
             problems.append(
                 Problem(shown, f"links.{key}", f"{url!r} is not an http(s) URL", "use a full https:// address")
@@ -289,6 +290,16 @@ def parse_config(data: dict[str, Any], root: Path, shown: str) -> Config:
                             f"{where}.{sorted(unknown)[0]}",
                             "is not a merge tag name",
                             "use " + ", ".join(sorted(tag_keys)),
+                        )
+                    )
+                quoted = [k for k, v in tags.items() if k in tag_keys and '"' in str(v)]
+                if quoted:
+                    problems.append(
+                        Problem(
+                            shown,
+                            f"{where}.{quoted[0]}",
+                            'contains a double quote, which would end href="…"',
+                            "use single quotes in the tag",
                         )
                     )
                 values["esp_profiles"][str(profile_name)] = {str(k): str(v) for k, v in tags.items() if k in tag_keys}

@@ -128,3 +128,18 @@ def test_a_non_ascii_slug_is_found_and_reported_with_a_fix(tmp_path: Path) -> No
     with pytest.raises(ContentError) as info:
         load_issue_spec(path)
     assert "rename the file" in info.value.problems[0].fix
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ('links: {unsubscribe: "https://e.example/u>, <https://evil.example/x"}\n', "links.unsubscribe"),
+        ('links: {preferences: "mailto:x@e.example>evil"}\n', "links.preferences"),
+        ("esp_profiles: {acme: {unsubscribe: '[[U\"onclick=alert(1)]]'}}\n", "esp_profiles.acme.unsubscribe"),
+    ],
+)
+def test_config_text_cannot_break_out_of_href_or_headers(tmp_path: Path, config: str, field: str) -> None:
+    (tmp_path / "digest.yaml").write_text("name: X\n" + config, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert field in {p.field for p in info.value.problems}
