@@ -283,14 +283,6 @@ def _environment(override_dir: str | None, cache_dir: str | None, overrides: tup
     )
     env.filters["wrap"] = wrap
 
-    @jinja2.pass_context
-    def md_text(context: jinja2.runtime.Context, source: str) -> str:
-        from digest.markup import to_text
-
-        refs: References = context["_refs"]
-        return to_text(source, lambda url: " " + refs.ref(url))
-
-    env.filters["md_text"] = md_text
     return env
 
 
@@ -332,10 +324,71 @@ def _template_line(exc: BaseException) -> str | None:
     return found
 
 
-def render_text(env: jinja2.Environment, model: dict[str, Any]) -> str:
+def text_view(model: dict[str, Any]) -> dict[str, Any]:
+    """The text email's blocks, wrapped and with links numbered in reading order.
+
+    Built from the same view model as the HTML; every link (Markdown links in
+    the text included) becomes a reference `[n]`, listed at the end.
+    """
+    from digest.markup import to_text
+
     refs = References()
-    context = dict(model, ref=refs.ref, references=refs.items, _refs=refs)
-    text = render_template(env, "email.txt.j2", context)
+
+    def md(source: str) -> str:
+        return to_text(source, lambda url: " " + refs.ref(url))
+
+    view_online = refs.ref(model["view_online"])
+    intro = wrap(md(model["intro_source"])) if model["intro_source"] else ""
+    leads = []
+    for lead in model["leads"]:
+        title = wrap(f"{lead['title']} {refs.ref(lead['url'])}")
+        summary = wrap(md(lead["summary_source"]))
+        takeaways = [
+            wrap((f"{t['label']}: " if t["label"] else "") + md(t["source"]), indent="- ", subsequent="  ")
+            for t in lead["takeaways"]
+        ]
+        impact = wrap(md(lead["impact_source"])) if lead["impact_source"] else ""
+        leads.append(
+            {
+                "category": lead["category"].upper(),
+                "title": title,
+                "byline": f"{lead['source']} · {lead['date_label']}",
+                "summary": summary,
+                "takeaways": takeaways,
+                "impact": impact,
+                "source": lead["source"],
+                "ref": refs.ref(lead["url"]),
+            }
+        )
+    rail = [
+        {
+            "headline": wrap(
+                f"{item['category']}: {item['title']} {refs.ref(item['url'])}", indent="- ", subsequent="  "
+            ),
+            "line": wrap(item["line"], indent="  ", subsequent="  "),
+        }
+        for item in model["rail"]
+    ]
+    issue = f" · Issue {model['number']}" if model["number"] else ""
+    return {
+        "masthead": f"{model['name']}{issue} · {model['date_label']}",
+        "view_online": view_online,
+        "title": wrap(model["title"]),
+        "underline": "=" * min(len(model["title"]), TEXT_WIDTH),
+        "greeting": model["greeting"],
+        "intro": intro,
+        "leads": leads,
+        "rail": rail,
+        "why": wrap(model["why"]),
+        "unsubscribe": refs.ref(model["unsubscribe"]),
+        "preferences": refs.ref(model["preferences"]),
+        "postal_address": wrap(model["postal_address"]) if model["postal_address"] else "",
+        "references": refs.items(),
+    }
+
+
+def render_text(env: jinja2.Environment, model: dict[str, Any]) -> str:
+    text = render_template(env, "email.txt.j2", dict(model, text=text_view(model)))
     lines = [line.rstrip() for line in text.splitlines()]
     # Collapse runs of blank lines left by optional blocks to at most two.
     out: list[str] = []

@@ -566,15 +566,17 @@ TEXT_WITH_HTML = """\
 {{ title }}
 {% for lead in leads %}
 
-{{ lead.title }} {{ ref(lead.url) }}
 {{ lead.summary_html }}
 {% endfor %}
-{% for item in rail %}
-{{ item.title }} {{ ref(item.url) }}
+{% for lead in text.leads %}
+{{ lead.title }}
 {% endfor %}
-Unsubscribe: {{ ref(unsubscribe) }} View online: {{ ref(view_online) }} {{ ref(preferences) }}
+{% for item in text.rail %}
+{{ item.headline }}
+{% endfor %}
+Unsubscribe: {{ text.unsubscribe }} View online: {{ text.view_online }} {{ text.preferences }}
 
-{% for number, url in references() %}
+{% for number, url in text.references %}
 [{{ number }}] {{ url }}
 {% endfor %}
 """
