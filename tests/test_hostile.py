@@ -316,11 +316,12 @@ def preview_process(tmp_path: Path):
         except OSError:
             time.sleep(0.1)
     yield proc, port
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C: the server and its watcher stop, exit 0
     try:
-        proc.wait(timeout=15)
+        out, _ = proc.communicate(timeout=15)
     finally:
         proc.kill()
+    assert proc.returncode == 0 and "preview stopped" in out
 
 
 LOAD_SCRIPT = """
