@@ -276,10 +276,14 @@ def list_command(
     from rich.table import Table
 
     table = Table(
-        title=f"{plan.spec.title or 'Issue'} · {sel.window.label()} ({sel.window.since} to {sel.window.until})"
+        title=f"{plan.spec.title or 'Issue'} · {sel.window.label()} ({sel.window.since} to {sel.window.until})",
+        expand=True,
     )
-    for column in ("role", "date", "category", "title", "id"):
-        table.add_column(column, overflow="fold")
+    table.add_column("role", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    table.add_column("category", max_width=16)
+    table.add_column("title", ratio=3, overflow="fold")
+    table.add_column("id", ratio=2, overflow="fold", style="dim")
     for role, articles in (("lead", sel.leads), ("rail", sel.rail)):
         for a in articles:
             table.add_row(role, a.local_date(tz).isoformat(), a.primary_category, a.title, a.id)
