@@ -320,3 +320,16 @@ def test_template_error_names_the_template_and_line(tmp_path: Path) -> None:
     with pytest.raises(RenderError) as info:
         build_issue(load_config(root), IssueRequest(issue="test", today=TODAY))
     assert "_footer.mjml.j2" in str(info.value) and "line 2" in str(info.value)
+
+
+def test_logo_from_the_config_heads_the_email(tmp_path: Path) -> None:
+    config = {
+        "logo": {"src": "https://cdn.example.org/logo.png", "alt": "Test Weekly logo", "width": 120},
+        "links": {"website": "https://example.org/"},
+    }
+    root = make_newsletter(tmp_path, [article(0)], {"week": "2026-W48"}, config=config)
+    html = build_issue(load_config(root), IssueRequest(issue="test", today=TODAY)).files["email.html"].decode()
+    [img] = [a for tag, a in parse_html(html).tags if tag == "img"]
+    assert (
+        img["src"] == "https://cdn.example.org/logo.png" and img["alt"] == "Test Weekly logo" and img["width"] == "120"
+    )
