@@ -258,3 +258,17 @@ def preview_server():
         assert not thread.is_alive(), "the server did not stop"
         with pytest.raises(OSError):
             socket.create_connection((host, port), timeout=1).close()
+
+
+def http_get(address: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """GET `path` exactly as given (no client-side clean-up of `..`) from `host:port` or `http://host:port`."""
+    import http.client
+
+    host, port = address.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.putrequest("GET", path, skip_accept_encoding=True)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, dict(response.getheaders()), body

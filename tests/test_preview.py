@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import http_get
 
 from digest.build import IssueRequest
 
@@ -48,15 +48,8 @@ def server(newsletter: Path, preview_server) -> str:
 
 
 def raw_get(base: str, path: str) -> tuple[int, bytes]:
-    """GET `path` exactly as given (no client-side normalisation of `..`)."""
-    host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    conn.putrequest("GET", path, skip_accept_encoding=True)
-    conn.endheaders()
-    response = conn.getresponse()
-    body = response.read()
-    conn.close()
-    return response.status, body
+    status, _, body = http_get(base, path)
+    return status, body
 
 
 def test_index_lists_issue_definitions_and_the_default_week(server: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import pytest
 import yaml
+from conftest import http_get
 from typer.testing import CliRunner
 
 from digest.build import IssueRequest, build_issue
@@ -595,38 +595,26 @@ def server(newsletter: Path, preview_server) -> tuple[str, Previewer]:
     return f"{host}:{port}", previewer
 
 
-def get(address: str, path: str) -> tuple[int, dict[str, str], bytes]:
-    """GET `path` exactly as given: no client-side clean-up of `..`."""
-    host, port = address.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    conn.putrequest("GET", path, skip_accept_encoding=True)
-    conn.endheaders()
-    response = conn.getresponse()
-    body = response.read()
-    conn.close()
-    return response.status, dict(response.getheaders()), body
-
-
 def test_the_preview_serves_the_archive(server):
     address, _ = server
-    status, headers, body = get(address, "/site/")
+    status, headers, body = http_get(address, "/site/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert b'href="issues/w48/"' in body
-    status, _, page = get(address, "/site/issues/w48/")
+    status, _, page = http_get(address, "/site/issues/w48/")
     assert status == 200 and b"Week 48" in page
-    status, headers, feed = get(address, "/site/feed.xml")
+    status, headers, feed = http_get(address, "/site/feed.xml")
     assert status == 200 and headers["Content-Type"].startswith("application/atom+xml")
     assert len(feedparser.parse(feed).entries) == 3
-    assert get(address, "/site/categories/policy/")[0] == 200
-    assert b"/site/" in get(address, "/")[2], "the preview's index links to the archive"
-    status, _, dark = get(address, "/site/issues/w48/?scheme=dark")
+    assert http_get(address, "/site/categories/policy/")[0] == 200
+    assert b"/site/" in http_get(address, "/")[2], "the preview's index links to the archive"
+    status, _, dark = http_get(address, "/site/issues/w48/?scheme=dark")
     assert status == 200 and b"@media all" in dark
 
 
 @pytest.mark.parametrize("path", ["/site", "/site/issues/w48", "/site/categories"])
 def test_the_preview_redirects_folders_to_their_slash(server, path):
     address, _ = server
-    status, headers, _ = get(address, path)
+    status, headers, _ = http_get(address, path)
     assert status == 308 and headers["Location"] == path + "/"
 
 
@@ -652,7 +640,7 @@ def test_the_preview_redirects_folders_to_their_slash(server, path):
 )
 def test_nothing_outside_the_archive_is_reachable(server, path):
     address, _ = server
-    status, _, body = get(address, path)
+    status, _, body = http_get(address, path)
     assert status == 404, (path, body[:200])
     assert b"root:" not in body and b"content:" not in body and b"title:" not in body
 
@@ -674,18 +662,18 @@ def test_site_file_only_matches_names_the_build_produced():
 
 def test_the_preview_rebuilds_the_archive_after_a_change(server, newsletter):
     address, previewer = server
-    assert b"Week 48" in get(address, "/site/")[2]
+    assert b"Week 48" in http_get(address, "/site/")[2]
     definition = yaml.safe_load((newsletter / "issues" / "w48.yaml").read_text())
     (newsletter / "issues" / "w48.yaml").write_text(yaml.safe_dump(definition | {"title": "Retitled week"}))
     previewer.rebuild_all()  # what the file watcher does on a save
-    assert b"Retitled week" in get(address, "/site/")[2]
+    assert b"Retitled week" in http_get(address, "/site/")[2]
 
 
 def test_the_preview_shows_why_the_archive_cannot_be_built(server, newsletter):
     address, previewer = server
     (newsletter / "issues" / "w46.yaml").write_text("week: nope\n")
     previewer.rebuild_all()
-    status, _, body = get(address, "/site/")
+    status, _, body = http_get(address, "/site/")
     assert status == 500 and b"issues/w46.yaml" in body
 
 
