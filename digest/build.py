@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,18 @@ class Plan:
     def problems(self) -> list[Problem]:
         return self.loaded.problems
 
+    @property
+    def tz(self) -> tzinfo:
+        """The issue's time zone: its own, else the newsletter's."""
+        return issue_tz(self.config, self.spec)
+
+
+def issue_tz(config: Config, spec: IssueSpec) -> tzinfo:
+    """The time zone an issue's dates are compared in."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(spec.timezone or config.timezone)
+
 
 def resolve_spec(config: Config, request: IssueRequest) -> IssueSpec:
     """The issue definition named by the request (if any) with the request's overrides applied."""
@@ -82,15 +94,12 @@ def resolve_spec(config: Config, request: IssueRequest) -> IssueSpec:
 def today_in(config: Config, spec: IssueSpec) -> date:
     """Today's date in the issue's time zone (the clock is read here, not in `select`)."""
     from datetime import datetime
-    from zoneinfo import ZoneInfo
 
-    return datetime.now(ZoneInfo(spec.timezone or config.timezone)).date()
+    return datetime.now(issue_tz(config, spec)).date()
 
 
 def plan_issue(config: Config, request: IssueRequest) -> Plan:
     """Load the content and pick the stories for one issue."""
-    from zoneinfo import ZoneInfo
-
     # 1. The issue definition and command-line overrides.
     spec = resolve_spec(config, request)
     today = request.today or today_in(config, spec)
@@ -102,8 +111,7 @@ def plan_issue(config: Config, request: IssueRequest) -> Plan:
             f"{len(loaded.problems)} problem(s) in {display_path(content, config.root)}", loaded.problems
         )
     # 3. The selection: window, categories, leads, rail.
-    tz = ZoneInfo(spec.timezone or config.timezone)
-    selection = select_issue(loaded.articles, spec, today=today, tz=tz)
+    selection = select_issue(loaded.articles, spec, today=today, tz=issue_tz(config, spec))
     return Plan(config, spec, loaded, selection, today)
 
 

@@ -257,9 +257,7 @@ def list_command(
 
     config = config_here()
     plan = plan_issue(config, request)
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(plan.spec.timezone or config.timezone)
+    tz = plan.tz
     sel = plan.selection
     if as_json:
         data = {

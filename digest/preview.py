@@ -26,12 +26,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.build import IssueRequest, build_issue, plan_issue
 from digest.config import Config, load_config
-from digest.content import list_issue_files
+from digest.content import ID_PATTERN, list_issue_files
 from digest.errors import DigestError
 from digest.render import GMAIL_CLIP_BYTES, RenderedIssue
 
 DEFAULT_SLUG = "_default"
-SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 CONTENT_TYPES = {
     "email.html": "text/html; charset=utf-8",
     "web.html": "text/html; charset=utf-8",
@@ -385,7 +384,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if not match:
             return not_found
         slug, action, name = match.group(1), match.group(2), match.group(3)
-        if not (slug == DEFAULT_SLUG or (SLUG.match(slug) and slug in previewer.issue_slugs())):
+        if not (slug == DEFAULT_SLUG or (ID_PATTERN.match(slug) and slug in previewer.issue_slugs())):
             return not_found
         state = previewer.state(slug)
         if action == "":

@@ -152,10 +152,8 @@ def view_model(plan: Plan, slug: str, *, merge_tags: bool = False) -> dict[str, 
     With `merge_tags`, the unsubscribe, preferences and view-online links and a
     greeting hold `MERGE_TOKENS`, for `export` to replace with an ESP's tags.
     """
-    from zoneinfo import ZoneInfo
-
     config, spec, selection = plan.config, plan.spec, plan.selection
-    tz = ZoneInfo(spec.timezone or config.timezone)
+    tz = plan.tz
     utm = utm_params(plan, slug)
     leads = [lead_view(a, tz) for a in selection.leads]
     rail = [rail_view(a) for a in selection.rail]

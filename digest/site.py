@@ -36,12 +36,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -85,8 +84,8 @@ class ArchivedIssue:
     plan: Plan
 
     @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.plan.spec.timezone or self.plan.config.timezone)
+    def tz(self) -> tzinfo:
+        return self.plan.tz
 
 
 @dataclass(frozen=True)
@@ -437,7 +436,7 @@ def xml_environment(env: jinja2.Environment) -> jinja2.Environment:
     return env.overlay(finalize=xml_safe)
 
 
-def atom_time(day: date, tz: ZoneInfo) -> str:
+def atom_time(day: date, tz: tzinfo) -> str:
     """An RFC 3339 timestamp for an Atom feed: the start of `day` in the issue's time zone."""
     return datetime.combine(day, time(0), tzinfo=tz).isoformat()
 
